@@ -1,0 +1,256 @@
+"""What specbench's TransformersEngine costs over a bare `model.generate` loop.
+
+Both sides serve the same prompts one at a time (batch 1, fixed input/output lengths, greedy, EOS
+ignored) with the same decoding settings, each on its own copy of the model, both warmed up first.
+Rounds alternate the order (bare first, then engine first) so drift in clocks or machine load hits
+both alike. Prints output tok/s of each per round, the medians, and their ratio (target >= 0.97).
+
+    python3 benchmarks/transformers_overhead.py                       # built-in tiny model
+    python3 benchmarks/transformers_overhead.py --model /root/models/qwen3-8b --dummy-weights \\
+        --input-len 512 --output-len 128 --num-requests 5 [--compile] [--method speculative ...]
+
+Exit status 1 when the ratio is below the target.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+# Runnable from a plain checkout (python3 benchmarks/transformers_overhead.py) as well as when installed.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import torch
+from transformers import AutoConfig, AutoModelForCausalLM, CompileConfig, PreTrainedModel
+
+from specbench.config import RunConfig
+from specbench.engines.base import Completion, EngineRequest
+from specbench.engines.transformers import TransformersEngine
+from specbench.tiny_model import ensure_tiny_models
+
+TARGET_RATIO = 0.97
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    model: Path
+    draft_model: Path | None
+    dummy_weights: bool
+    method: str
+    compile: bool
+    k: int
+    device: torch.device
+    dtype: torch.dtype
+    input_len: int
+    output_len: int
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--model", type=Path, help="model directory (default: the built-in tiny target)")
+    parser.add_argument("--draft-model", type=Path, help="draft directory (default: the tiny draft)")
+    parser.add_argument("--dummy-weights", action="store_true", help="random weights from config.json")
+    parser.add_argument("--input-len", type=int, default=128)
+    parser.add_argument("--output-len", type=int, default=64)
+    parser.add_argument("--num-requests", type=int, default=5, help="measured requests per side per round")
+    parser.add_argument("--rounds", type=int, default=4, help="alternating bare/engine rounds")
+    parser.add_argument("--warmup", type=int, default=2, help="warm-up requests per side")
+    parser.add_argument("--compile", action="store_true", help="static KV cache + torch.compile")
+    parser.add_argument(
+        "--method", default="target-ar", choices=["target-ar", "draft-ar", "speculative", "prompt-lookup"]
+    )
+    parser.add_argument("--num-speculative-tokens", type=int, default=5)
+    parser.add_argument("--device", default="auto", choices=["auto", "cuda", "cpu"])
+    parser.add_argument("--dtype", default="auto", choices=["auto", "bfloat16", "float16", "float32"])
+    parser.add_argument("--seed", type=int, default=0)
+    return parser.parse_args(argv)
+
+
+def resolve(args: argparse.Namespace) -> Settings:
+    model, draft = args.model, args.draft_model
+    if model is None or (draft is None and args.method in ("draft-ar", "speculative")):
+        tiny = ensure_tiny_models()
+        model, draft = model or tiny.target, draft or tiny.draft
+    if args.device == "auto":
+        device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    else:
+        device = torch.device(args.device)
+    dtype_name = args.dtype if args.dtype != "auto" else ("bfloat16" if device.type == "cuda" else "float32")
+    return Settings(
+        model=model,
+        draft_model=draft,
+        dummy_weights=args.dummy_weights,
+        method=args.method,
+        compile=args.compile,
+        k=args.num_speculative_tokens,
+        device=device,
+        dtype=getattr(torch, dtype_name),
+        input_len=args.input_len,
+        output_len=args.output_len,
+    )
+
+
+def make_prompts(count: int, length: int, vocab: int, seed: int) -> list[list[int]]:
+    generator = torch.Generator().manual_seed(seed)
+    # Avoid the first ids (special tokens in most vocabularies).
+    return torch.randint(10, vocab, (count, length), generator=generator).tolist()
+
+
+# -- the bare side: plain Transformers, written out as a user would ----------------------------------
+
+
+def load_bare(path: Path, settings: Settings) -> PreTrainedModel:
+    if settings.dummy_weights:
+        with settings.device:
+            model = AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(path), dtype=settings.dtype)
+    else:
+        model = AutoModelForCausalLM.from_pretrained(
+            path, dtype=settings.dtype, device_map=str(settings.device)
+        )
+    return model.eval()
+
+
+def bare_generate_kwargs(settings: Settings, pad_id: int) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {"do_sample": False, "pad_token_id": pad_id}
+    if settings.method == "speculative":
+        assert settings.draft_model is not None
+        assistant = load_bare(settings.draft_model, settings)
+        assistant.generation_config.num_assistant_tokens = settings.k
+        assistant.generation_config.num_assistant_tokens_schedule = "constant"
+        assistant.generation_config.assistant_confidence_threshold = 0.0
+        kwargs["assistant_model"] = assistant
+    elif settings.method == "prompt-lookup":
+        kwargs["prompt_lookup_num_tokens"] = settings.k
+        kwargs["max_matching_ngram_size"] = 4
+    if settings.compile:
+        compile_config = CompileConfig()
+        compile_config._compile_all_devices = settings.device.type != "cuda"
+        kwargs.update(cache_implementation="static", compile_config=compile_config)
+    return kwargs
+
+
+def synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def run_bare(model: PreTrainedModel, kwargs: dict[str, Any], prompts: list[list[int]], n: int) -> float:
+    """Output tok/s of back-to-back generate() calls."""
+    synchronize(model.device)
+    started = time.perf_counter()
+    for prompt in prompts:
+        ids = torch.tensor([prompt], device=model.device)
+        out = model.generate(
+            input_ids=ids, attention_mask=torch.ones_like(ids), max_new_tokens=n, min_new_tokens=n, **kwargs
+        )
+        assert out.shape[1] - ids.shape[1] == n
+    synchronize(model.device)
+    return len(prompts) * n / (time.perf_counter() - started)
+
+
+# -- the specbench side ------------------------------------------------------------------------------
+
+
+async def run_engine(engine: TransformersEngine, prompts: list[list[int]], n: int, first_id: int) -> float:
+    """Output tok/s of requests sent one after another through generate()'s event stream."""
+    started = time.perf_counter()
+    for offset, prompt in enumerate(prompts):
+        completion = None
+        async for event in engine.generate(EngineRequest(first_id + offset, prompt, n)):
+            if isinstance(event, Completion):
+                completion = event
+        assert completion is not None and completion.output_tokens == n
+    return len(prompts) * n / (time.perf_counter() - started)
+
+
+def engine_config(settings: Settings, seed: int) -> RunConfig:
+    return RunConfig(
+        model=settings.model,
+        draft_model=settings.draft_model if settings.method in ("draft-ar", "speculative") else None,
+        method=settings.method,
+        dummy_weights=settings.dummy_weights,
+        device=settings.device.type,
+        dtype=str(settings.dtype).removeprefix("torch."),
+        seed=seed,
+        speculative={"num_speculative_tokens": settings.k},
+        transformers={"compile": settings.compile},
+    )
+
+
+async def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    settings = resolve(args)
+    engine = TransformersEngine(engine_config(settings, args.seed))
+    await engine.start()
+    try:
+        served_path = settings.draft_model if settings.method == "draft-ar" else settings.model
+        assert served_path is not None
+        bare = load_bare(served_path, settings)
+        pad_id = bare.generation_config.pad_token_id or bare.generation_config.eos_token_id or 0
+        pad_id = pad_id[0] if isinstance(pad_id, list) else pad_id
+        kwargs = bare_generate_kwargs(settings, int(pad_id))
+        vocab = bare.get_input_embeddings().num_embeddings
+        total = args.warmup + args.rounds * args.num_requests
+        prompts = make_prompts(total, settings.input_len, vocab, args.seed)
+        warm, measured = prompts[: args.warmup], prompts[args.warmup :]
+        n = settings.output_len
+
+        started = time.perf_counter()
+        run_bare(bare, kwargs, warm, n)
+        bare_warm_s = time.perf_counter() - started
+        started = time.perf_counter()
+        await run_engine(engine, warm, n, first_id=-len(warm))
+        engine_warm_s = time.perf_counter() - started
+        await engine.reset_stats()
+
+        bare_rates: list[float] = []
+        engine_rates: list[float] = []
+        for round_index in range(args.rounds):
+            chunk = measured[round_index * args.num_requests : (round_index + 1) * args.num_requests]
+            sides: list[tuple[list[float], Callable[[], Any]]] = [
+                (bare_rates, lambda c=chunk: run_bare(bare, kwargs, c, n)),
+                (engine_rates, lambda c=chunk, r=round_index: run_engine(engine, c, n, r * len(c))),
+            ]
+            if round_index % 2:
+                sides.reverse()
+            for rates, run in sides:
+                result = run()
+                rates.append(await result if asyncio.iscoroutine(result) else result)
+            bare_now, engine_now = bare_rates[-1], engine_rates[-1]
+            print(f"round {round_index + 1}: bare {bare_now:9.2f} tok/s   engine {engine_now:9.2f} tok/s")
+        stats = await engine.stats()
+        info = engine.describe()
+    finally:
+        await engine.shutdown()
+
+    bare_rate, engine_rate = statistics.median(bare_rates), statistics.median(engine_rates)
+    ratio = engine_rate / bare_rate
+    print()
+    print(
+        f"device {settings.device}, dtype {str(settings.dtype).removeprefix('torch.')}, model {served_path}"
+    )
+    print(
+        f"method {settings.method}, compile {settings.compile}, input {settings.input_len}, output {n}, "
+        f"{args.num_requests} requests x {args.rounds} rounds per side, batch 1"
+    )
+    print(f"warm-up: bare {bare_warm_s:.1f} s, engine {engine_warm_s:.1f} s ({args.warmup} requests each)")
+    print(f"engine stats: {stats}")
+    print(f"engine notes: {info.notes}")
+    print(f"bare model.generate   {bare_rate:9.2f} tok/s (median of rounds)")
+    print(f"TransformersEngine    {engine_rate:9.2f} tok/s (median of rounds)")
+    verdict = "OK" if ratio >= TARGET_RATIO else "MISSED"
+    print(f"ratio engine/bare     {ratio:9.3f}   target >= {TARGET_RATIO}  {verdict}")
+    return 0 if ratio >= TARGET_RATIO else 1
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))

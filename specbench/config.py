@@ -1,0 +1,225 @@
+"""The validated configuration of one benchmark run.
+
+Every option is declared once, here, with its type, bounds and description; the CLI, profiles and
+environment variables all feed this model (see settings.py for how they are layered).
+"""
+
+from __future__ import annotations
+
+import math
+from enum import StrEnum
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+
+class EngineName(StrEnum):
+    transformers = "transformers"
+    vllm = "vllm"
+    echo = "echo"
+
+
+class Method(StrEnum):
+    target_ar = "target-ar"
+    draft_ar = "draft-ar"
+    speculative = "speculative"
+    prompt_lookup = "prompt-lookup"
+
+
+DEFAULT_NUM_PROMPTS = 100
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class WorkloadConfig(_Section):
+    dataset: str = Field(
+        "random",
+        description="'random' for synthetic prompts, or a path to a JSONL file of prompts or a "
+        "ShareGPT-format JSON file.",
+    )
+    dataset_format: Literal["auto", "random", "jsonl", "sharegpt"] = Field(
+        "auto", description="How to read --dataset; 'auto' decides from the file."
+    )
+    num_prompts: int | None = Field(
+        None,
+        ge=0,
+        description=f"Measured requests (default {DEFAULT_NUM_PROMPTS}). 0 with --duration = rate mode: "
+        "send for --duration seconds. With both, --duration caps the sending time.",
+    )
+    rate: float = Field(math.inf, gt=0, description="Requests per second; 'inf' sends every request at once.")
+    duration: float | None = Field(None, gt=0, description="Rate mode: send requests for this many seconds.")
+    arrival: Literal["poisson", "constant"] = Field(
+        "poisson", description="Gaps between requests: Poisson (gamma with --burstiness) or constant."
+    )
+    burstiness: float = Field(
+        1.0,
+        gt=0,
+        description="Gamma shape of the gaps, as in vLLM: 1.0 = Poisson, <1 burstier, >1 more regular.",
+    )
+    max_concurrency: int | None = Field(
+        None, ge=1, description="At most this many requests in flight; later ones wait in the client."
+    )
+    input_len: int = Field(128, ge=1, description="Prompt length in tokens (synthetic prompts).")
+    output_len: int | None = Field(
+        128,
+        ge=1,
+        description="Output tokens per request, EOS ignored. Unset = take lengths from the dataset.",
+    )
+    warmup: int = Field(2, ge=0, description="Warm-up requests sent first and excluded from results.")
+
+    @model_validator(mode="after")
+    def _rate_mode_needs_finite_rate(self) -> WorkloadConfig:
+        if self.num_requests is None and math.isinf(self.rate):
+            raise ValueError(
+                "rate mode (--duration without --num-prompts) needs a finite --rate: use --rate R, "
+                "or --num-prompts N with --rate inf"
+            )
+        return self
+
+    @property
+    def num_requests(self) -> int | None:
+        """Measured requests in count mode; None in rate mode (send until --duration elapses)."""
+        if self.num_prompts:
+            return self.num_prompts
+        return DEFAULT_NUM_PROMPTS if self.duration is None else None
+
+
+class SpeculativeConfig(_Section):
+    spec_method: Literal["draft_model", "ngram", "eagle", "eagle3"] = Field(
+        "draft_model", description="How drafts are proposed (vLLM); Transformers uses draft_model."
+    )
+    num_speculative_tokens: int = Field(5, ge=1, le=64, description="Draft tokens per step (K).")
+    draft_schedule: Literal["constant", "heuristic"] = Field(
+        "constant",
+        description="Transformers: keep K fixed, or let it grow/shrink with acceptance (its 'heuristic').",
+    )
+    ngram_prompt_lookup_min: int = Field(1, ge=1, description="Smallest n-gram matched (ngram).")
+    ngram_prompt_lookup_max: int = Field(4, ge=1, description="Largest n-gram matched (ngram).")
+
+    @model_validator(mode="after")
+    def _ngram_window(self) -> SpeculativeConfig:
+        if self.ngram_prompt_lookup_min > self.ngram_prompt_lookup_max:
+            raise ValueError("ngram_prompt_lookup_min must not exceed ngram_prompt_lookup_max")
+        return self
+
+
+class TransformersConfig(_Section):
+    batching: Literal["serial", "dynamic", "continuous"] = Field(
+        "serial",
+        description="serial: one request at a time; dynamic: batch waiting requests; continuous: "
+        "Transformers' own continuous batching.",
+    )
+    max_batch_size: int = Field(8, ge=1, description="dynamic/continuous: largest batch.")
+    max_wait_ms: float = Field(
+        5.0, ge=0, description="dynamic: how long to wait for more requests before a batch starts."
+    )
+    compile: bool = Field(False, description="Static KV cache + torch.compile; warm-up absorbs compiling.")
+    attn_implementation: str | None = Field(None, description="e.g. sdpa, eager, flash_attention_2.")
+
+
+class VllmConfig(_Section):
+    tensor_parallel_size: int | None = Field(
+        None, ge=1, description="GPUs per model replica; unset = every visible GPU (1 on CPU)."
+    )
+    pipeline_parallel_size: int = Field(1, ge=1, description="Pipeline stages.")
+    gpu_memory_utilization: float = Field(0.9, gt=0, le=1, description="Fraction of GPU memory vLLM may use.")
+    max_model_len: int | None = Field(None, ge=1, description="Context length; unset = the model's.")
+    max_num_seqs: int | None = Field(None, ge=1, description="Most sequences in one batch.")
+    max_num_batched_tokens: int | None = Field(None, ge=1, description="Most tokens in one step.")
+    dtype: str | None = Field(None, description="Overrides the run's dtype for vLLM (VLLM_DTYPE).")
+    enable_prefix_caching: bool | None = Field(None, description="Unset = vLLM's default.")
+    enforce_eager: bool = Field(False, description="Skip CUDA graphs / compilation.")
+    distributed_executor_backend: Literal["mp", "ray", "uni"] | None = Field(
+        None, description="mp (one host) or ray (an existing Ray cluster, several nodes)."
+    )
+    disable_log_stats: bool = Field(
+        False, description="Turn off vLLM's stat logging (also hides spec-decode and cache counters)."
+    )
+    kv_cache_space_gb: float | None = Field(
+        None, gt=0, description="CPU backend only: KV-cache size in GiB (VLLM_CPU_KVCACHE_SPACE)."
+    )
+
+
+class EchoConfig(_Section):
+    """The no-op engine: measures the harness alone (see docs/HOW_SPECBENCH_MEASURES.md)."""
+
+    ttft_ms: float = Field(0.0, ge=0, description="echo engine: delay before the first token.")
+    token_delay_ms: float = Field(0.0, ge=0, description="echo engine: delay between tokens.")
+
+
+class OutputConfig(_Section):
+    dir: Path = Field(Path("results"), description="Directory for the result and per-request files.")
+    path: Path | None = Field(
+        None, description="Result file; default benchmark_results_<method>[_vllm].json in --output-dir."
+    )
+    save_requests: bool = Field(True, description="Write per-request records (JSONL) next to the result.")
+
+
+class SloConfig(_Section):
+    ttft_ms: float | None = Field(None, gt=0, description="Goodput SLO on time to first token.")
+    tpot_ms: float | None = Field(None, gt=0, description="Goodput SLO on time per output token.")
+    e2el_ms: float | None = Field(None, gt=0, description="Goodput SLO on end-to-end latency.")
+
+
+class RunConfig(_Section):
+    engine: EngineName = Field(EngineName.transformers, description="Inference engine.")
+    method: Method = Field(Method.target_ar, description="Decoding method.")
+    model: Path | None = Field(
+        None, description="Local model directory; unset = the built-in tiny synthetic model."
+    )
+    draft_model: Path | None = Field(None, description="Draft model directory (speculative, draft-ar).")
+    tokenizer: Path | None = Field(None, description="Tokenizer directory; unset = the model's.")
+    dtype: str = Field("auto", description="auto, bfloat16, float16, float32.")
+    device: str = Field("auto", description="auto (CUDA when available), cuda, cpu.")
+    dummy_weights: bool = Field(
+        False, description="Random weights from config.json alone: real speed, meaningless text."
+    )
+    trust_remote_code: bool = False
+    seed: int = Field(0, description="Seeds the workload and the engine: two runs send the same thing.")
+    percentiles: list[float] = Field([90.0, 95.0, 99.0], description="Percentiles reported per metric.")
+    warn_dispatch_lag_ms: float = Field(
+        5.0, gt=0, description="Warn when p99 dispatch lag exceeds this: the client limited the run."
+    )
+    workload: WorkloadConfig = WorkloadConfig()
+    speculative: SpeculativeConfig = SpeculativeConfig()
+    transformers: TransformersConfig = TransformersConfig()
+    vllm: VllmConfig = VllmConfig()
+    echo: EchoConfig = EchoConfig()
+    output: OutputConfig = OutputConfig()
+    slo: SloConfig = SloConfig()
+
+    @field_validator("percentiles")
+    @classmethod
+    def _percentiles_in_range(cls, value: list[float]) -> list[float]:
+        if any(not 0 < p < 100 for p in value):
+            raise ValueError("percentiles must lie strictly between 0 and 100")
+        return sorted(set(value))
+
+    @field_validator("dtype")
+    @classmethod
+    def _known_dtype(cls, value: str) -> str:
+        allowed = {"auto", "bfloat16", "float16", "half", "float32", "float"}
+        if value not in allowed:
+            raise ValueError(f"unknown dtype {value!r}; use one of {', '.join(sorted(allowed))}")
+        return value
+
+    @model_validator(mode="after")
+    def _draft_model_when_needed(self) -> RunConfig:
+        needs_draft = self.method is Method.draft_ar or (
+            self.method is Method.speculative
+            and self.speculative.spec_method in ("draft_model", "eagle", "eagle3")
+        )
+        # With no --model the built-in tiny model comes with its own built-in draft.
+        if needs_draft and self.draft_model is None and self.model is not None:
+            raise ValueError(
+                f"--method {self.method.value} needs a draft model: pass --draft-model DIR"
+                + (" (or --spec-method ngram)" if self.method is Method.speculative else "")
+            )
+        return self
+
+    @property
+    def is_speculative(self) -> bool:
+        return self.method in (Method.speculative, Method.prompt_lookup)

@@ -1,0 +1,87 @@
+"""The engine seam: what every inference engine (in-process or remote) offers the runner.
+
+An engine knows nothing of the CLI, the schedule or the metrics. The runner hands it one
+`EngineRequest` at a time (many may be in flight) and reads a stream of events back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+
+@dataclass(slots=True, frozen=True)
+class EngineRequest:
+    """One request as the engine sees it. Prompts are token ids so input lengths are exact."""
+
+    request_id: int
+    prompt_token_ids: list[int]
+    max_tokens: int
+    ignore_eos: bool = True
+    prompt_text: str | None = None
+
+
+@dataclass(slots=True, frozen=True)
+class TokenChunk:
+    """`num_tokens` new output tokens became visible at `time` (time.perf_counter()).
+
+    The timestamp is taken where the tokens are produced (in the engine's thread or output
+    handler), not when the runner gets round to reading the event, so a busy event loop does not
+    distort inter-token latencies.
+    """
+
+    time: float
+    num_tokens: int
+
+
+@dataclass(slots=True, frozen=True)
+class Completion:
+    """The last event of every successful stream: exact counts as the engine saw them."""
+
+    prompt_tokens: int
+    output_tokens: int
+    # Speculative decoding only: what the drafter proposed and the target accepted for this request.
+    drafted_tokens: int | None = None
+    accepted_tokens: int | None = None
+    # Target-model forward passes used for this request's decode (speculative and AR on Transformers).
+    target_forward_passes: int | None = None
+    finish_reason: str | None = None
+
+
+StreamEvent = TokenChunk | Completion
+
+
+@dataclass(slots=True)
+class EngineInfo:
+    """What the result header says about the engine."""
+
+    name: str
+    version: str | None
+    model: str
+    method: str
+    settings: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+@runtime_checkable
+class Engine(Protocol):
+    """start → generate (many, concurrently) → stats → shutdown."""
+
+    async def start(self) -> None:
+        """Load the model and get ready to serve; raise EngineStartError with a one-line reason."""
+
+    def generate(self, request: EngineRequest) -> AsyncIterator[StreamEvent]:
+        """Stream TokenChunk events, then exactly one Completion. Raise on failure."""
+
+    def describe(self) -> EngineInfo:
+        """Engine name, version, model and every setting that shaped the measurement."""
+
+    async def stats(self) -> dict[str, Any]:
+        """Engine-side figures for the whole run (flat keys), e.g. spec-decode counters."""
+
+    async def reset_stats(self) -> None:
+        """Forget engine-side figures gathered so far (called after warm-up)."""
+
+    async def shutdown(self) -> None:
+        """Release the model and every process the engine started."""

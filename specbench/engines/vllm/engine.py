@@ -1,0 +1,222 @@
+"""vLLM behind specbench's Engine protocol: an in-process AsyncLLM streaming every request's tokens."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import itertools
+import os
+import time
+from collections.abc import AsyncIterator
+from contextlib import aclosing
+from typing import Any
+
+from specbench.config import RunConfig
+from specbench.engines.base import Completion, EngineInfo, EngineRequest, StreamEvent, TokenChunk
+from specbench.engines.vllm.args import EnginePlan, detect_platform, plan_engine, served_model
+from specbench.engines.vllm.console import ConsoleTail
+from specbench.engines.vllm.metrics import KV_CACHE_USAGE, MetricsSnapshot, PeakGaugeSampler, run_stats
+from specbench.engines.vllm.processes import EngineProcesses
+from specbench.engines.vllm.startup import NOT_INSTALLED, start_error
+from specbench.errors import EngineStartError, SpecbenchError
+
+
+class VllmEngine:
+    """Streams requests through vLLM's AsyncLLM; reports vLLM's own counters for the measured part."""
+
+    def __init__(self, config: RunConfig, *, kv_sample_interval_s: float = 0.2) -> None:
+        self._config = config
+        self._plan: EnginePlan | None = None
+        self._llm: Any = None
+        self._render: Any = None
+        self._resolved: dict[str, Any] = {}
+        self._request_seq = itertools.count()
+        self._in_flight = 0
+        self._baseline = MetricsSnapshot()
+        self._kv_peak = PeakGaugeSampler(KV_CACHE_USAGE, kv_sample_interval_s, lambda: self._in_flight > 0)
+        self._processes = EngineProcesses()
+        self._saved_env: dict[str, str | None] = {}
+
+    async def start(self) -> None:
+        if self._llm is not None:
+            return
+        async_llm, engine_args, serving = _import_vllm()
+        plan = self._plan = plan_engine(self._config, detect_platform(), dict(os.environ))
+        self._set_env(plan.env)
+        self._processes.before_start()
+        console = ConsoleTail()
+        console.start()
+        try:
+            # Loading takes tens of seconds; a worker thread keeps this event loop (progress display) alive.
+            # The API server's usage context gives the batch-size defaults of `vllm serve`.
+            args = engine_args(**plan.engine_kwargs)
+            self._llm = await asyncio.to_thread(async_llm.from_engine_args, args, usage_context=serving)
+        except Exception as exc:
+            console.stop()
+            self._processes.stop()
+            self._restore_env()
+            raise start_error(exc, console.lines()) from None
+        finally:
+            console.stop()
+        self._processes.after_start()
+        self._render = _renderer(self._llm)
+        self._resolved = _resolved_settings(self._llm.vllm_config)
+        if not plan.engine_kwargs["disable_log_stats"]:
+            self._kv_peak.start()
+
+    async def generate(self, request: EngineRequest) -> AsyncIterator[StreamEvent]:
+        llm = self._started()
+        from vllm import SamplingParams
+        from vllm.sampling_params import RequestOutputKind
+
+        params = SamplingParams(
+            max_tokens=request.max_tokens,
+            ignore_eos=request.ignore_eos,
+            temperature=0.0,
+            output_kind=RequestOutputKind.DELTA,
+            detokenize=self._plan is not None and self._plan.detokenize,
+        )
+        prompt: Any = {"prompt_token_ids": request.prompt_token_ids}
+        if self._render is not None:
+            (prompt,) = self._render([prompt])
+        # Warm-up and measured requests may reuse ids; vLLM needs every live id to be unique.
+        request_id = f"{request.request_id}-{next(self._request_seq)}"
+        output_tokens = 0
+        last: Any = None
+        self._in_flight += 1
+        try:
+            async with aclosing(llm.generate(prompt, params, request_id)) as stream:
+                async for output in stream:
+                    now = time.perf_counter()
+                    new_tokens = len(output.outputs[0].token_ids)
+                    last = output
+                    if new_tokens:
+                        output_tokens += new_tokens
+                        yield TokenChunk(now, new_tokens)
+        finally:
+            self._in_flight -= 1
+        if last is None:
+            raise RuntimeError(f"vLLM returned no output for request {request.request_id}")
+        prompt_ids = last.prompt_token_ids
+        yield Completion(
+            prompt_tokens=len(prompt_ids) if prompt_ids is not None else len(request.prompt_token_ids),
+            output_tokens=output_tokens,
+            finish_reason=last.outputs[0].finish_reason,
+        )
+
+    def describe(self) -> EngineInfo:
+        config = self._config
+        if self._plan is None:
+            try:
+                self._plan = plan_engine(config, detect_platform(), dict(os.environ))
+            except (ImportError, SpecbenchError) as exc:
+                # start() raises the same problem as a clean error; the header still shows the request.
+                return EngineInfo("vllm", None, str(config.model), config.method.value, notes=[str(exc)])
+        settings = {**self._plan.settings, **self._resolved}
+        return EngineInfo(
+            name="vllm",
+            version=_vllm_version(),
+            model=str(served_model(config)),
+            method=config.method.value,
+            settings=settings,
+            notes=list(self._plan.notes),
+        )
+
+    async def stats(self) -> dict[str, Any]:
+        if self._llm is None or self._plan is None or self._plan.engine_kwargs["disable_log_stats"]:
+            return {}
+        return run_stats(self._baseline, MetricsSnapshot.capture(), self._kv_peak.peak)
+
+    async def reset_stats(self) -> None:
+        if self._llm is not None:
+            self._baseline = MetricsSnapshot.capture()
+            self._kv_peak.reset()
+
+    async def shutdown(self) -> None:
+        await self._kv_peak.stop()
+        llm, self._llm, self._render = self._llm, None, None
+        if llm is not None:
+            # Blocking this loop on purpose: were it free, vLLM's output handler would wake up to a dead
+            # engine and log a traceback before shutdown() cancels it.
+            llm.shutdown()
+            del llm
+            # AsyncLLM.__del__ shuts down again; run it now, not at interpreter exit where it prints a
+            # traceback because the modules it needs are already gone.
+            gc.collect()
+        self._processes.stop()
+        self._restore_env()
+
+    def _started(self) -> Any:
+        if self._llm is None:
+            raise RuntimeError("VllmEngine.generate() called before start()")
+        return self._llm
+
+    def _set_env(self, env: dict[str, str]) -> None:
+        # The engine process inherits this process's environment when it is spawned.
+        for key, value in env.items():
+            self._saved_env.setdefault(key, os.environ.get(key))
+            os.environ[key] = value
+
+    def _restore_env(self) -> None:
+        for key, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        self._saved_env.clear()
+
+
+def _import_vllm() -> tuple[Any, Any, Any]:
+    try:
+        from vllm.engine.arg_utils import AsyncEngineArgs
+        from vllm.usage.usage_lib import UsageContext
+        from vllm.v1.engine.async_llm import AsyncLLM
+    except ImportError as exc:
+        if exc.name is not None and exc.name.split(".")[0] != "vllm":
+            raise EngineStartError(f"vLLM is installed but cannot be imported: {exc}") from None
+        raise EngineStartError(NOT_INSTALLED) from None
+    return AsyncLLM, AsyncEngineArgs, UsageContext.OPENAI_API_SERVER
+
+
+def _vllm_version() -> str | None:
+    try:
+        import vllm
+    except ImportError:
+        return None
+    return str(vllm.__version__)
+
+
+def _renderer(llm: Any) -> Any:
+    """The renderer's render_cmpl, as vLLM's own LLM.generate uses, where this vLLM has one.
+
+    Rendering token ids here costs microseconds; handing vLLM a raw prompt instead sends each request
+    through a thread pool (and is deprecated).
+    """
+    renderer = getattr(llm, "renderer", None)
+    return getattr(renderer, "render_cmpl", None)
+
+
+def _resolved_settings(vllm_config: Any) -> dict[str, Any]:
+    """What vLLM actually chose for the settings left to its defaults."""
+    model = vllm_config.model_config
+    cache = vllm_config.cache_config
+    scheduler = vllm_config.scheduler_config
+    parallel = vllm_config.parallel_config
+    blocks, block_size = getattr(cache, "num_gpu_blocks", None), getattr(cache, "block_size", None)
+    resolved = {
+        "max_model_len": getattr(model, "max_model_len", None),
+        "dtype": str(getattr(model, "dtype", "")).removeprefix("torch.") or None,
+        "max_num_seqs": getattr(scheduler, "max_num_seqs", None),
+        "max_num_batched_tokens": getattr(scheduler, "max_num_batched_tokens", None),
+        "enable_prefix_caching": getattr(cache, "enable_prefix_caching", None),
+        "distributed_executor_backend": _name(getattr(parallel, "distributed_executor_backend", None)),
+        "kv_cache_tokens": blocks * block_size if blocks and block_size else None,
+    }
+    return {key: value for key, value in resolved.items() if value is not None}
+
+
+def _name(value: Any) -> str | None:
+    # vLLM accepts an executor class here as well as a backend name.
+    if value is None or isinstance(value, str):
+        return value
+    return getattr(value, "__name__", str(value))

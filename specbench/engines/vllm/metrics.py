@@ -1,0 +1,157 @@
+"""Engine-side figures from vLLM's in-process Prometheus metrics.
+
+vLLM's front end records counters for everything its engine process reports, so reading them is the
+one view that works across the process boundary. Counters only grow: a run's figures are the difference
+between a snapshot after warm-up and one at the end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+KV_CACHE_USAGE = "vllm:kv_cache_usage_perc"
+_SPEC_PREFIX = "vllm:spec_decode_"
+_ACCEPTED_PER_POS = "vllm:spec_decode_num_accepted_tokens_per_pos"
+# Request-phase histograms reported as their mean in milliseconds, keyed by vLLM's own names.
+_MEAN_MS = {
+    "mean_queue_time_ms": "vllm:request_queue_time_seconds",
+    "mean_prefill_time_ms": "vllm:request_prefill_time_seconds",
+    "mean_decode_time_ms": "vllm:request_decode_time_seconds",
+    "mean_inference_time_ms": "vllm:request_inference_time_seconds",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class MetricsSnapshot:
+    """vLLM's counters and histograms at one moment, summed over label sets (engines, finish reasons)."""
+
+    counters: dict[str, int] = field(default_factory=dict)
+    vectors: dict[str, list[int]] = field(default_factory=dict)
+    histograms: dict[str, tuple[int, float]] = field(default_factory=dict)  # name -> (count, sum)
+    gauges: dict[str, float] = field(default_factory=dict)  # max over label sets
+
+    @classmethod
+    def capture(cls) -> MetricsSnapshot:
+        from vllm.v1.metrics.reader import Counter, Gauge, Histogram, Vector, get_metrics_snapshot
+
+        counters: dict[str, int] = {}
+        vectors: dict[str, list[int]] = {}
+        histograms: dict[str, tuple[int, float]] = {}
+        gauges: dict[str, float] = {}
+        for metric in get_metrics_snapshot():
+            name = metric.name
+            if isinstance(metric, Counter):
+                counters[name] = counters.get(name, 0) + metric.value
+            elif isinstance(metric, Vector):
+                vectors[name] = _add(vectors.get(name, []), metric.values)
+            elif isinstance(metric, Histogram):
+                count, total = histograms.get(name, (0, 0.0))
+                histograms[name] = (count + metric.count, total + metric.sum)
+            elif isinstance(metric, Gauge):
+                gauges[name] = max(gauges.get(name, metric.value), metric.value)
+        return cls(counters, vectors, histograms, gauges)
+
+
+def _add(a: list[int], b: list[int]) -> list[int]:
+    longer, shorter = (a, b) if len(a) >= len(b) else (b, a)
+    return [x + (shorter[i] if i < len(shorter) else 0) for i, x in enumerate(longer)]
+
+
+def _ratio(num: float, den: float) -> float | None:
+    return num / den if den else None
+
+
+def run_stats(before: MetricsSnapshot, after: MetricsSnapshot, peak_kv_usage: float | None) -> dict[str, Any]:
+    """The run's engine-side figures (flat keys) from the snapshots taken after warm-up and at the end.
+
+    Empty when vLLM recorded nothing (stat logging disabled).
+    """
+    if not after.counters and not after.histograms:
+        return {}
+
+    def delta(name: str) -> int:
+        return after.counters.get(name, 0) - before.counters.get(name, 0)
+
+    queries, hits = delta("vllm:prefix_cache_queries"), delta("vllm:prefix_cache_hits")
+    stats: dict[str, Any] = {
+        "prompt_tokens": delta("vllm:prompt_tokens"),
+        "generation_tokens": delta("vllm:generation_tokens"),
+        "num_preemptions": delta("vllm:num_preemptions"),
+        "prefix_cache_queries": queries,
+        "prefix_cache_hits": hits,
+        "prefix_cache_hit_rate": _ratio(hits, queries),
+        "peak_kv_cache_usage": peak_kv_usage,
+    }
+    for key, name in _MEAN_MS.items():
+        count_after, sum_after = after.histograms.get(name, (0, 0.0))
+        count_before, sum_before = before.histograms.get(name, (0, 0.0))
+        mean_s = _ratio(sum_after - sum_before, count_after - count_before)
+        stats[key] = mean_s * 1000 if mean_s is not None else None
+    if any(name.startswith(_SPEC_PREFIX) for name in after.counters):
+        stats.update(_spec_stats(before, after))
+    return stats
+
+
+def _spec_stats(before: MetricsSnapshot, after: MetricsSnapshot) -> dict[str, Any]:
+    def delta(name: str) -> int:
+        return after.counters.get(name, 0) - before.counters.get(name, 0)
+
+    drafts = delta("vllm:spec_decode_num_drafts")
+    draft_tokens = delta("vllm:spec_decode_num_draft_tokens")
+    accepted = delta("vllm:spec_decode_num_accepted_tokens")
+    per_pos_after = after.vectors.get(_ACCEPTED_PER_POS, [])
+    per_pos_before = before.vectors.get(_ACCEPTED_PER_POS, [])
+    per_pos = [n - (per_pos_before[i] if i < len(per_pos_before) else 0) for i, n in enumerate(per_pos_after)]
+    mean_accepted = _ratio(accepted, drafts)
+    return {
+        "spec_num_drafts": drafts,
+        "spec_num_draft_tokens": draft_tokens,
+        "spec_num_accepted_tokens": accepted,
+        "spec_acceptance_rate": _ratio(accepted, draft_tokens),
+        # vLLM's definition: the bonus token the target always adds, plus the accepted drafts.
+        "spec_mean_acceptance_length": 1 + mean_accepted if mean_accepted is not None else None,
+        "spec_acceptance_per_position": [n / drafts for n in per_pos] if drafts else [],
+    }
+
+
+class PeakGaugeSampler:
+    """Tracks the highest value a vLLM gauge reaches, sampling it in a background task while busy."""
+
+    def __init__(self, name: str, interval_s: float, busy: Callable[[], bool]) -> None:
+        self._name = name
+        self._interval_s = interval_s
+        self._busy = busy
+        self._peak: float | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def peak(self) -> float | None:
+        return self._peak
+
+    def reset(self) -> None:
+        self._peak = None
+
+    def sample(self) -> None:
+        value = MetricsSnapshot.capture().gauges.get(self._name)
+        if value is not None and (self._peak is None or value > self._peak):
+            self._peak = value
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name=f"sample {self._name}")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval_s)
+            # Reading every metric costs about a millisecond: skip it while the engine is idle.
+            if self._busy():
+                self.sample()

@@ -1,0 +1,89 @@
+"""Per-request records: what was measured for each request, on one clock.
+
+All times are seconds on time.perf_counter() relative to the benchmark's start (t=0 is when the
+first measured request was due). Which clock each latency starts from:
+
+- scheduled_s: when the schedule said to send it.
+- ready_s: when the dispatcher actually got to it; ready_s - scheduled_s is dispatch lag, the
+  harness's own lateness.
+- sent_s: when it was handed to the engine; sent_s - ready_s is client queueing under
+  --max-concurrency (waiting for a free slot).
+- TTFT, ITL and E2EL start from sent_s, as in vLLM's `vllm bench serve`: queueing inside the
+  engine (e.g. the serial Transformers server) is part of them, client queueing is not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from itertools import pairwise
+from typing import Any
+
+
+@dataclass(slots=True)
+class RequestRecord:
+    request_id: int
+    scheduled_s: float
+    ready_s: float
+    sent_s: float
+    prompt_tokens: int
+    expected_output_tokens: int
+    # Times at which output tokens became visible, and how many arrived at each (speculative
+    # decoding and batched streaming can deliver several at once).
+    chunk_times_s: list[float] = field(default_factory=list)
+    chunk_tokens: list[int] = field(default_factory=list)
+    end_s: float | None = None
+    output_tokens: int = 0
+    drafted_tokens: int | None = None
+    accepted_tokens: int | None = None
+    target_forward_passes: int | None = None
+    finish_reason: str | None = None
+    error: str | None = None
+
+    @property
+    def success(self) -> bool:
+        return self.error is None and self.end_s is not None
+
+    @property
+    def ttft_ms(self) -> float | None:
+        return (self.chunk_times_s[0] - self.sent_s) * 1000 if self.chunk_times_s else None
+
+    @property
+    def e2el_ms(self) -> float | None:
+        return (self.end_s - self.sent_s) * 1000 if self.end_s is not None else None
+
+    @property
+    def itl_ms(self) -> list[float]:
+        """Every gap between consecutive token arrivals (vLLM's ITL)."""
+        return [(b - a) * 1000 for a, b in pairwise(self.chunk_times_s)]
+
+    @property
+    def tpot_ms(self) -> float | None:
+        """(E2EL - TTFT) / (output tokens - 1); undefined for a single output token."""
+        ttft, e2el = self.ttft_ms, self.e2el_ms
+        if ttft is None or e2el is None or self.output_tokens < 2:
+            return None
+        return (e2el - ttft) / (self.output_tokens - 1)
+
+    @property
+    def dispatch_lag_ms(self) -> float:
+        return (self.ready_s - self.scheduled_s) * 1000
+
+    @property
+    def client_queue_ms(self) -> float:
+        return (self.sent_s - self.ready_s) * 1000
+
+    def to_json_dict(self) -> dict[str, Any]:
+        row = asdict(self)
+        row.update(
+            ttft_ms=self.ttft_ms,
+            tpot_ms=self.tpot_ms,
+            e2el_ms=self.e2el_ms,
+            dispatch_lag_ms=self.dispatch_lag_ms,
+            client_queue_ms=self.client_queue_ms,
+        )
+        return row
+
+    @classmethod
+    def from_json_dict(cls, row: dict[str, Any]) -> RequestRecord:
+        names = cls.__dataclass_fields__.keys()
+        return cls(**{k: v for k, v in row.items() if k in names})

@@ -1,0 +1,60 @@
+"""The run header: what is about to be measured, printed before the engine starts."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from specbench.engines.base import EngineInfo
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float) and value == float("inf"):
+        return "inf"
+    return "—" if value is None else str(value)
+
+
+def describe_workload(summary: Mapping[str, Any]) -> str:
+    """One line, e.g. '16 requests · poisson 8.0 req/s · 32 in / 16 out tokens (random) · 2 warm-up'."""
+    if summary.get("mode") == "rate":
+        size = f"{_fmt(summary.get('num_requests'))} requests over {_fmt(summary.get('send_window_s'))} s"
+    else:
+        size = f"{_fmt(summary.get('num_requests'))} requests"
+    rate = summary.get("request_rate")
+    if rate in ("inf", float("inf")):
+        arrivals = "all at once"
+    else:
+        arrivals = f"{summary.get('arrival')} {rate} req/s"
+        if summary.get("arrival") == "poisson" and summary.get("burstiness") not in (None, 1.0):
+            arrivals += f" (burstiness {summary['burstiness']})"
+    lengths = (
+        f"{summary.get('input_len_mean', 0):.0f} in / {summary.get('output_len_mean', 0):.0f} out tokens "
+        f"({summary.get('dataset')})"
+    )
+    parts = [size, arrivals, lengths]
+    if summary.get("max_concurrency"):
+        parts.append(f"max {summary['max_concurrency']} in flight")
+    parts.append(f"{summary.get('num_warmup', 0)} warm-up · seed {summary.get('seed')}")
+    return " · ".join(parts)
+
+
+def render_header(
+    console: Console, *, engine: EngineInfo, workload: Mapping[str, Any], notes: list[str]
+) -> None:
+    table = Table(
+        title=f"specbench · {engine.name} · {engine.method}", show_header=False, title_justify="left"
+    )
+    table.add_column("setting", style="bold")
+    table.add_column("value")
+    table.add_row("model", engine.model)
+    if engine.version:
+        table.add_row(f"{engine.name} version", engine.version)
+    for key, value in engine.settings.items():
+        table.add_row(key, _fmt(value))
+    table.add_row("workload", describe_workload(workload))
+    console.print(table)
+    for note in [*engine.notes, *notes]:
+        console.print(f"[yellow]note:[/] {note}")

@@ -1,0 +1,106 @@
+"""The live view while a run is in flight: progress against the plan plus live request and token rates."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Callable
+from types import TracebackType
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from specbench.runner.dispatcher import RunProgress
+
+
+class LiveProgress:
+    """Redraws a few times a second from the dispatcher's counters; never touches the hot path."""
+
+    def __init__(
+        self,
+        progress: RunProgress,
+        console: Console,
+        *,
+        on_tick: Callable[[], None] | None = None,
+        interval_s: float = 0.25,
+        rate_window_s: float = 5.0,
+    ) -> None:
+        self._state = progress
+        self._on_tick = on_tick
+        self._interval_s = interval_s
+        self._history: deque[tuple[float, int, int]] = deque()
+        self._rate_window_s = rate_window_s
+        self._bar = Progress(
+            SpinnerColumn(),
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            TextColumn("{task.fields[plan]}"),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[counts]}"),
+            console=console,
+            transient=False,
+        )
+        total = progress.planned if progress.planned is not None else progress.send_window_s
+        self._task = self._bar.add_task("warming up", total=total, plan="", counts="")
+        self._ticker: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> LiveProgress:
+        self._bar.start()
+        self._ticker = asyncio.create_task(self._run())
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._ticker is not None:
+            self._ticker.cancel()
+            await asyncio.gather(self._ticker, return_exceptions=True)
+        self.refresh()
+        self._bar.stop()
+
+    async def _run(self) -> None:
+        while True:
+            self.refresh()
+            await asyncio.sleep(self._interval_s)
+
+    def _rates(self, now: float) -> tuple[float, float]:
+        state = self._state
+        done = state.finished + state.failed
+        self._history.append((now, done, state.output_tokens))
+        while len(self._history) > 2 and now - self._history[0][0] > self._rate_window_s:
+            self._history.popleft()
+        then, done0, tokens0 = self._history[0]
+        span = now - then
+        if span <= 0:
+            return 0.0, 0.0
+        return (done - done0) / span, (state.output_tokens - tokens0) / span
+
+    def refresh(self) -> None:
+        if self._on_tick is not None:
+            self._on_tick()
+        state = self._state
+        now = time.perf_counter()
+        req_rate, tok_rate = self._rates(now)
+        counts = (
+            f"sent {state.sent} · done {state.finished} · failed {state.failed} · "
+            f"in flight {state.in_flight} · {req_rate:.1f} req/s · {tok_rate:.0f} tok/s"
+        )
+        if state.start is None:
+            self._bar.update(self._task, description="warming up", counts="", plan="")
+            return
+        elapsed = now - state.start
+        if state.stopping:
+            description = "stopping"
+        elif state.planned is not None and state.sent >= state.planned:
+            description = "draining"
+        else:
+            description = "running"
+        if state.planned is not None:
+            completed: float = state.finished + state.failed
+            plan = f"{int(completed)}/{state.planned} req"
+        else:
+            window = state.send_window_s or 0.0
+            completed = min(elapsed, window)
+            plan = f"{completed:.0f}/{window:.0f} s"
+        self._bar.update(self._task, description=description, completed=completed, plan=plan, counts=counts)

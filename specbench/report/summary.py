@@ -1,0 +1,76 @@
+"""The end-of-run table, laid out like vLLM's "Serving Benchmark Result" block.
+
+Rows come from the metric registry: a metric appears when the result holds a value for it, so engine
+extras and the speculative block show up only for runs that produced them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from itertools import groupby
+from typing import Any
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+from specbench.metrics import METRICS, MetricSpec, distribution_key, percentile_stats
+from specbench.metrics.registry import RUN
+
+Row = tuple[str, str]
+TITLE = "Serving Benchmark Result"
+INTERRUPTED_NOTE = "Run interrupted: figures cover only the requests that finished"
+
+
+def render_summary(result: Mapping[str, Any], console: Console) -> None:
+    """Print the flat result dict (metrics, engine stats, `status`) as one table."""
+    table = Table(title=TITLE, box=box.SIMPLE_HEAD, show_header=False, title_style="bold")
+    table.add_column("Metric")
+    table.add_column("Value", justify="right")
+    if result.get("status") == "interrupted":
+        table.add_row(f"[bold yellow]⚠ {INTERRUPTED_NOTE}[/]", "")
+        table.add_section()
+    for group, specs in groupby(METRICS, key=lambda spec: spec.group):
+        rows = [row for spec in specs for row in _rows(spec, result)]
+        if not rows:
+            continue
+        if group != RUN:
+            table.add_section()
+            table.add_row(f"[bold]{group}[/]", "")
+        for label, value in rows:
+            table.add_row(label, value)
+    console.print(table)
+
+
+def _rows(spec: MetricSpec, result: Mapping[str, Any]) -> Iterator[Row]:
+    if spec.distribution:
+        yield from _distribution_rows(spec, result)
+        return
+    value = result.get(spec.name)
+    if value is None:
+        return
+    if isinstance(value, list):
+        yield spec.label, ""
+        for position, item in enumerate(value):
+            yield f"  Position {position}", _format(item, spec)
+    else:
+        yield spec.label, _format(value, spec)
+
+
+def _distribution_rows(spec: MetricSpec, result: Mapping[str, Any]) -> Iterator[Row]:
+    stats = ["mean", "median", *percentile_stats(list(result), spec.name), "max"]
+    values = [(stat, result.get(distribution_key(stat, spec.name))) for stat in stats]
+    present = [(stat, value) for stat, value in values if value is not None]
+    # An all-zero family says nothing (e.g. client queue without --max-concurrency): leave it out.
+    if all(value == 0 for _, value in present):
+        return
+    for stat, value in present:
+        yield f"{stat.capitalize()} {spec.label} ({spec.unit})", _format(value, spec)
+
+
+def _format(value: Any, spec: MetricSpec) -> str:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    if spec.unit == "fraction":
+        return f"{value * 100:.2f}"
+    return str(value) if isinstance(value, int) else f"{value:.2f}"

@@ -1,0 +1,1 @@
+"""The open-loop dispatcher and where its per-request records go."""

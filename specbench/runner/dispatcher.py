@@ -1,0 +1,361 @@
+"""Send each planned request at its scheduled time and record what the engine streams back.
+
+Requests are dispatched on the schedule, never when the previous one finishes (an open-loop
+client), so the engine's queueing shows up in its latencies instead of silently lowering the load.
+
+The harness must cost nothing the user can see (docs/HOW_SPECBENCH_MEASURES.md): one dispatcher
+coroutine walks the precomputed schedule and sleeps on a single reusable alarm between due times, every
+request already due is sent in the same pass, and each request costs one task. The dispatcher never
+spins: between due times the event loop is idle or serving the engine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from specbench.engines.base import Completion, Engine, EngineRequest, TokenChunk
+from specbench.records import RequestRecord
+from specbench.workload.types import PlannedRequest, Workload
+
+CANCELLED = "cancelled: the run was interrupted before this request finished"
+
+# Requests sent back to back before the dispatcher lets the loop run the engine: bounds how long a
+# burst (rate inf, or a backlog) keeps already-sent requests from starting.
+_BURST = 64
+# Never ask the loop for a shorter re-sleep than this after an early wake-up: a shorter one rounds to
+# a zero timeout on millisecond timers and would spin.
+_MIN_RESLEEP_S = 0.001
+
+
+class RecordSink(Protocol):
+    def write(self, record: RequestRecord) -> None: ...
+
+
+@dataclass(slots=True)
+class RunProgress:
+    """Live counters for the progress display; written only by the dispatcher."""
+
+    planned: int | None
+    send_window_s: float | None
+    start: float | None = None  # perf_counter at t=0
+    sent: int = 0
+    finished: int = 0
+    failed: int = 0
+    output_tokens: int = 0
+    stopping: bool = False
+
+    @property
+    def in_flight(self) -> int:
+        return self.sent - self.finished - self.failed
+
+
+@dataclass(slots=True)
+class RunOutcome:
+    records: list[RequestRecord]
+    warmup_records: list[RequestRecord]
+    duration_s: float
+    interrupted: bool
+    started_at_unix: float
+    not_sent: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+
+def _timer_pad_s(loop: asyncio.AbstractEventLoop) -> float:
+    """Extra sleep that keeps the loop's timer from firing before the due time.
+
+    asyncio's epoll timeouts round up to the next millisecond, so it never fires early; libuv (uvloop)
+    rounds to the nearest millisecond and would fire up to half a millisecond early.
+    """
+    return 0.0005 if type(loop).__module__.startswith("uvloop") else 0.0
+
+
+def _resolve(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
+
+
+class _Alarm:
+    """The dispatcher's single wake-up: a timer, a finished request or the stop event, whichever first."""
+
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, stop: asyncio.Event, clock: Callable[[], float]
+    ) -> None:
+        self._loop = loop
+        self._stop = stop
+        self._clock = clock
+        self._waiter: asyncio.Future[None] | None = None
+        self._pad_s = _timer_pad_s(loop)
+        # One watcher for the whole run rather than a stop.wait() task per sleep.
+        self._stop_watch = loop.create_task(stop.wait())
+        self._stop_watch.add_done_callback(lambda _: self.wake())
+
+    def wake(self) -> None:
+        if self._waiter is not None:
+            _resolve(self._waiter)
+
+    async def sleep(self, delay_s: float | None) -> None:
+        """Sleep `delay_s` seconds (None: until woken); wake() and the stop event cut it short."""
+        waiter = self._loop.create_future()
+        self._waiter = waiter
+        timer = None if delay_s is None else self._loop.call_later(delay_s, _resolve, waiter)
+        try:
+            await waiter
+        finally:
+            self._waiter = None
+            if timer is not None:
+                timer.cancel()
+
+    async def sleep_until(self, deadline: float) -> None:
+        """Sleep until the clock reaches `deadline` or the stop event is set."""
+        delay = deadline - self._clock()
+        while delay > 0 and not self._stop.is_set():
+            await self.sleep(delay + self._pad_s)
+            delay = deadline - self._clock()
+            if delay > 0:  # woke early: never sleep so briefly that the loop would spin
+                delay = max(delay, _MIN_RESLEEP_S)
+
+    def close(self) -> None:
+        self._stop_watch.cancel()
+
+
+class _Session:
+    """One batch of requests in flight against the engine (the warm-up, or the measured run)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        start: float,
+        progress: RunProgress,
+        sink: RecordSink | None,
+        max_concurrency: int | None,
+        alarm: _Alarm,
+        stop: asyncio.Event,
+        clock: Callable[[], float],
+    ) -> None:
+        self.engine = engine
+        self.start = start
+        self.progress = progress
+        self.sink = sink
+        self.max_concurrency = max_concurrency
+        self.alarm = alarm
+        self.stop = stop
+        self.clock = clock
+        self.records: list[RequestRecord] = []
+        self.in_flight: dict[asyncio.Task[None], RequestRecord] = {}
+        self.waiting = False  # the dispatcher sleeps until a request finishes
+
+    async def send_all(self, requests: Sequence[PlannedRequest], window_s: float | None) -> int:
+        """Send each request at start + scheduled_s; returns how many were not sent because of stop."""
+        clock, stop, alarm, start = self.clock, self.stop, self.alarm, self.start
+        limit = self.max_concurrency
+        burst = 0
+        for index, planned in enumerate(requests):
+            if window_s is not None and planned.scheduled_s >= window_s:
+                break
+            due = start + planned.scheduled_s
+            if due > clock():
+                await alarm.sleep_until(due)
+                burst = 0
+            ready = clock()
+            if limit is not None and len(self.in_flight) >= limit:
+                await self._wait_for_slot(limit)
+                burst = 0
+            if stop.is_set():
+                return len(requests) - index
+            self._send(planned, ready)
+            burst += 1
+            if burst >= _BURST:
+                await asyncio.sleep(0)
+                burst = 0
+        return 0
+
+    async def _wait_for_slot(self, limit: int) -> None:
+        self.waiting = True
+        try:
+            while len(self.in_flight) >= limit and not self.stop.is_set():
+                await self.alarm.sleep(None)
+        finally:
+            self.waiting = False
+
+    def _send(self, planned: PlannedRequest, ready: float) -> None:
+        ready_s = ready - self.start
+        record = RequestRecord(
+            request_id=planned.request_id,
+            scheduled_s=planned.scheduled_s,
+            ready_s=ready_s,
+            sent_s=ready_s,  # replaced when the engine really gets it
+            prompt_tokens=len(planned.prompt_token_ids),
+            expected_output_tokens=planned.max_tokens,
+        )
+        task = asyncio.create_task(self._serve(planned, record))
+        self.in_flight[task] = record
+        self.progress.sent += 1
+
+    async def _serve(self, planned: PlannedRequest, record: RequestRecord) -> None:
+        start = self.start
+        times, counts = record.chunk_times_s, record.chunk_tokens
+        completion: Completion | None = None
+        request = EngineRequest(
+            request_id=planned.request_id,
+            prompt_token_ids=planned.prompt_token_ids,
+            max_tokens=planned.max_tokens,
+            prompt_text=planned.prompt_text,
+        )
+        # Taken here, as the engine gets the request, so TTFT never includes the dispatcher's own delay.
+        record.sent_s = self.clock() - start
+        try:
+            async for event in self.engine.generate(request):
+                if type(event) is TokenChunk:
+                    times.append(event.time - start)
+                    counts.append(event.num_tokens)
+                else:
+                    completion = event
+            record.end_s = self.clock() - start
+            if completion is None:
+                raise RuntimeError("the engine's stream ended without a completion")
+            record.prompt_tokens = completion.prompt_tokens
+            record.output_tokens = completion.output_tokens
+            record.drafted_tokens = completion.drafted_tokens
+            record.accepted_tokens = completion.accepted_tokens
+            record.target_forward_passes = completion.target_forward_passes
+            record.finish_reason = completion.finish_reason
+        except asyncio.CancelledError:
+            record.error = CANCELLED
+            raise
+        except Exception as exc:  # a failed request is recorded and the run goes on
+            record.error = f"{type(exc).__name__}: {exc}"
+        finally:
+            task = asyncio.current_task()
+            if task is not None:
+                del self.in_flight[task]
+            self._finish(record)
+
+    def _finish(self, record: RequestRecord) -> None:
+        progress = self.progress
+        if record.error is not None:
+            record.output_tokens = sum(record.chunk_tokens)
+            progress.failed += 1
+        else:
+            progress.finished += 1
+        progress.output_tokens += record.output_tokens
+        self.records.append(record)
+        if self.sink is not None:
+            self.sink.write(record)
+        if self.waiting:
+            self.alarm.wake()
+
+    async def drain(self, grace_s: float) -> bool:
+        """Wait for every request in flight; after stop, give them `grace_s` and cancel the rest.
+
+        Returns whether the stop event cut the run short.
+        """
+        self.waiting = True
+        try:
+            while self.in_flight and not self.stop.is_set():
+                await self.alarm.sleep(None)
+            interrupted = self.stop.is_set()
+            if self.in_flight:
+                self.progress.stopping = True
+                deadline = self.clock() + grace_s
+                while self.in_flight and (remaining := deadline - self.clock()) > 0:
+                    await self.alarm.sleep(remaining)
+        finally:
+            self.waiting = False
+        await self.cancel()
+        return interrupted
+
+    async def cancel(self) -> None:
+        """Cancel whatever is still in flight; each request still leaves its one record."""
+        tasks = list(self.in_flight)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        # A task cancelled before its first step never ran _serve's cleanup.
+        for task, record in list(self.in_flight.items()):
+            del self.in_flight[task]
+            record.error = CANCELLED
+            self._finish(record)
+
+
+async def run_workload(
+    engine: Engine,
+    workload: Workload,
+    *,
+    max_concurrency: int | None = None,
+    sink: RecordSink | None = None,
+    progress: RunProgress | None = None,
+    stop: asyncio.Event | None = None,
+    grace_s: float = 5.0,
+) -> RunOutcome:
+    """Run warm-up, reset engine stats, then dispatch the measured requests on schedule.
+
+    Setting `stop` ends sending; in-flight requests get `grace_s` to finish and are then cancelled.
+    Every request that was sent ends in exactly one record; requests are in request-id order.
+    """
+    stop = stop or asyncio.Event()
+    progress = progress or RunProgress(planned=len(workload.requests), send_window_s=workload.send_window_s)
+    clock = time.perf_counter
+    alarm = _Alarm(asyncio.get_running_loop(), stop, clock)
+    try:
+        warmup = _Session(
+            engine,
+            start=clock(),
+            progress=RunProgress(planned=len(workload.warmup), send_window_s=None),
+            sink=None,
+            max_concurrency=max_concurrency,
+            alarm=alarm,
+            stop=stop,
+            clock=clock,
+        )
+        try:
+            await warmup.send_all(workload.warmup, None)
+            await warmup.drain(grace_s)
+        finally:
+            await warmup.cancel()
+        warmup.records.sort(key=lambda r: r.request_id)
+        if stop.is_set():
+            return RunOutcome(
+                records=[],
+                warmup_records=warmup.records,
+                duration_s=0.0,
+                interrupted=True,
+                started_at_unix=time.time(),
+                not_sent=len(workload.requests),
+            )
+        await engine.reset_stats()
+
+        started_at_unix = time.time()
+        start = clock()
+        progress.start = start
+        session = _Session(
+            engine,
+            start=start,
+            progress=progress,
+            sink=sink,
+            max_concurrency=max_concurrency,
+            alarm=alarm,
+            stop=stop,
+            clock=clock,
+        )
+        try:
+            not_sent = await session.send_all(workload.requests, workload.send_window_s)
+            interrupted = await session.drain(grace_s)
+        finally:
+            await session.cancel()
+        duration = clock() - start
+    finally:
+        alarm.close()
+    session.records.sort(key=lambda r: r.request_id)
+    return RunOutcome(
+        records=session.records,
+        warmup_records=warmup.records,
+        duration_s=duration,
+        interrupted=interrupted,
+        started_at_unix=started_at_unix,
+        not_sent=not_sent,
+    )

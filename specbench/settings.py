@@ -1,0 +1,221 @@
+"""Resolve a RunConfig from its layers: defaults < profile < environment < flags the user typed.
+
+Each layer is a nested dict holding only the values that layer actually sets, so a lower layer is
+overridden only where a higher one says something. Where every value came from is kept for
+`--dry-run` and for error messages.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from specbench.config import RunConfig
+from specbench.errors import ConfigError
+
+PROFILE_ALIASES = {"quick": "quick-test", "stress": "stress-test"}
+
+
+def _parse_bool(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(f"expected true or false, got {text!r}")
+
+
+def _parse_method(text: str) -> str:
+    # The original tool spelled methods with underscores (target_ar); accept both.
+    return text.strip().lower().replace("_", "-")
+
+
+def _parse_batching(text: str) -> str:
+    return "dynamic" if _parse_bool(text) else "serial"
+
+
+@dataclass(frozen=True, slots=True)
+class EnvVar:
+    key: str  # dotted RunConfig path
+    parse: Callable[[str], Any]
+    help: str
+
+
+# The original shell workflow's variables, kept so existing scripts keep working.
+ENV_VARS: dict[str, EnvVar] = {
+    "INFERENCE_ENGINE": EnvVar("engine", str.strip, "transformers | vllm | echo"),
+    "INFERENCE_METHOD": EnvVar("method", _parse_method, "target-ar | draft-ar | speculative | prompt-lookup"),
+    "NUM_PROMPTS": EnvVar("workload.num_prompts", int, "measured requests; 0 = rate mode"),
+    "AUTO_RATE": EnvVar("workload.rate", float, "requests per second (rate mode and count mode)"),
+    "AUTO_DURATION": EnvVar("workload.duration", float, "seconds to send for in rate mode"),
+    "ENABLE_BATCH": EnvVar(
+        "transformers.batching", _parse_batching, "true = dynamic batching (Transformers)"
+    ),
+    "VLLM_TENSOR_PARALLEL_SIZE": EnvVar("vllm.tensor_parallel_size", int, "GPUs per replica"),
+    "VLLM_GPU_MEMORY_UTILIZATION": EnvVar("vllm.gpu_memory_utilization", float, "0 < x <= 1"),
+    "VLLM_MAX_MODEL_LEN": EnvVar("vllm.max_model_len", int, "context length"),
+    "VLLM_MAX_NUM_SEQS": EnvVar("vllm.max_num_seqs", int, "most sequences per batch"),
+    "VLLM_DISABLE_LOG_STATS": EnvVar("vllm.disable_log_stats", _parse_bool, "true/false"),
+    "VLLM_DTYPE": EnvVar("vllm.dtype", str.strip, "dtype for vLLM (half, bfloat16, float32, auto)"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedConfig:
+    config: RunConfig
+    sources: dict[str, str]  # dotted key -> "default" | "profile <name>" | "env VAR" | "flag --x"
+    profile_name: str | None
+
+
+def profile_dirs() -> list[Path]:
+    """Installed wheels carry profiles inside the package; a source checkout has them in configs/."""
+    package_dir = Path(__file__).resolve().parent
+    return [d for d in (package_dir / "configs", package_dir.parent / "configs") if d.is_dir()]
+
+
+def available_profiles() -> list[str]:
+    return sorted({p.stem for d in profile_dirs() for p in d.glob("*.yaml")})
+
+
+def find_profile(name: str) -> Path:
+    """A profile by name (quick, stress, quick-test, smoke, …) or a path to a YAML file."""
+    candidate = Path(name).expanduser()
+    if candidate.suffix in (".yaml", ".yml") or os.sep in name:
+        if not candidate.is_file():
+            raise ConfigError(f"profile file {name} does not exist")
+        return candidate
+    stem = PROFILE_ALIASES.get(name, name)
+    for directory in profile_dirs():
+        path = directory / f"{stem}.yaml"
+        if path.is_file():
+            return path
+    raise ConfigError(
+        f"unknown profile {name!r}: use one of {', '.join(available_profiles())} "
+        "(or quick/stress), or a path to a YAML file"
+    )
+
+
+def load_profile(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(
+            f"profile {path} is not valid YAML{where}: fix the file or pick another profile"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read profile {path}: {exc.strerror}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"profile {path} must be a YAML mapping of settings, not a {type(data).__name__}")
+    data.pop("description", None)
+    return data
+
+
+def env_layer(environ: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+    """Flat dotted-key values from the environment, with the variable each came from."""
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for name, var in ENV_VARS.items():
+        raw = environ.get(name)
+        if raw is None or raw.strip() == "":
+            continue
+        try:
+            value = var.parse(raw)
+        except ValueError:
+            raise ConfigError(
+                f"environment variable {name}={raw!r} is not valid: expected {var.help}"
+            ) from None
+        values[var.key] = value
+        sources[var.key] = f"env {name}"
+    return values, sources
+
+
+def _flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(_flatten(value, dotted + "."))
+        else:
+            flat[dotted] = value
+    return flat
+
+
+def _nest(flat: Mapping[str, Any]) -> dict[str, Any]:
+    tree: dict[str, Any] = {}
+    for dotted, value in flat.items():
+        node = tree
+        *parents, leaf = dotted.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return tree
+
+
+def _describe_error(exc: ValidationError, sources: Mapping[str, str]) -> str:
+    error = exc.errors()[0]
+    loc = ".".join(str(part) for part in error["loc"] if not str(part).startswith("function-"))
+    message = error["msg"].removeprefix("Value error, ")
+    origin = sources.get(loc)
+    where = f"{loc} (from {origin})" if origin else loc
+    if error["type"] == "extra_forbidden":
+        return f"unknown setting {where}: check its spelling against docs/CONFIGURATION.md"
+    if not loc:
+        return message
+    value = error.get("input")
+    shown = f" = {describe_value(value)}" if origin and not isinstance(value, dict) else ""
+    return f"{where}{shown}: {message}"
+
+
+def resolve_config(
+    *,
+    profile: str | None,
+    flags: Mapping[str, Any],
+    flag_names: Mapping[str, str],
+    environ: Mapping[str, str] | None = None,
+) -> ResolvedConfig:
+    """Merge the layers and validate once. `flags` holds only what the user typed (dotted keys)."""
+    environ = os.environ if environ is None else environ
+    merged: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+
+    profile_name = None
+    if profile:
+        path = find_profile(profile)
+        profile_name = path.stem
+        for key, value in _flatten(load_profile(path)).items():
+            merged[key] = value
+            sources[key] = f"profile {profile_name}"
+
+    env_values, env_sources = env_layer(environ)
+    merged.update(env_values)
+    sources.update(env_sources)
+
+    for key, value in flags.items():
+        merged[key] = value
+        sources[key] = f"flag {flag_names.get(key, key)}"
+
+    try:
+        config = RunConfig.model_validate(_nest(merged))
+    except ValidationError as exc:
+        raise ConfigError(_describe_error(exc, sources)) from None
+
+    for key in _flatten(config.model_dump(mode="json")):
+        sources.setdefault(key, "default")
+    return ResolvedConfig(config=config, sources=sources, profile_name=profile_name)
+
+
+def describe_value(value: Any) -> str:
+    if isinstance(value, float) and math.isinf(value):
+        return "inf"
+    return str(value)

@@ -1,0 +1,1 @@
+"""Workloads: prompts plus precomputed arrival times, built from the config and a seed."""

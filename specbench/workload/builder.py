@@ -1,0 +1,114 @@
+"""Build the whole workload from the config: prompts, output lengths and arrival times, all seeded."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from specbench.config import RunConfig, WorkloadConfig
+from specbench.errors import ConfigError
+from specbench.workload.arrivals import arrival_times
+from specbench.workload.prompts import Prompt, PromptSource, open_prompt_source, sample_prompts
+from specbench.workload.tokenizer import PromptTokenizer
+from specbench.workload.types import PlannedRequest, Workload
+
+
+def build_workload(config: RunConfig, tokenizer: PromptTokenizer) -> Workload:
+    """Warm-up requests (ids -1, -2, …, due at 0) and measured requests (ids 0…n-1) on their schedule.
+
+    Prompts, warm-up prompts and arrivals each draw from their own stream of the run's seed, so
+    changing the rate leaves the prompts alone and changing --warmup leaves the measured prompts alone.
+    """
+    workload = config.workload
+    prompt_seed, warmup_seed, arrival_seed = np.random.SeedSequence(config.seed).spawn(3)
+    times = arrival_times(
+        rate=workload.rate,
+        count=workload.num_requests,
+        window_s=workload.duration,
+        arrival=workload.arrival,
+        burstiness=workload.burstiness,
+        rng=np.random.default_rng(arrival_seed),
+    )
+    if times.size == 0:
+        raise ConfigError(
+            f"no request arrives within --duration {workload.duration:g} s at --rate {workload.rate:g}: "
+            "raise one of them"
+        )
+    source = open_prompt_source(workload.dataset, workload.dataset_format)
+
+    def prompts(count: int, seed: np.random.SeedSequence) -> list[Prompt]:
+        return sample_prompts(
+            source,
+            count,
+            input_len=workload.input_len,
+            output_len=workload.output_len,
+            tokenizer=tokenizer,
+            rng=np.random.default_rng(seed),
+        )
+
+    measured = [
+        _planned(request_id, float(due), prompt)
+        for request_id, (due, prompt) in enumerate(zip(times, prompts(times.size, prompt_seed), strict=True))
+    ]
+    warmup = [_planned(-1 - i, 0.0, prompt) for i, prompt in enumerate(prompts(workload.warmup, warmup_seed))]
+    return Workload(
+        warmup=warmup,
+        requests=measured,
+        send_window_s=workload.duration,
+        summary=summarize(workload, source, measured, warmup=len(warmup), seed=config.seed),
+    )
+
+
+def summarize(
+    workload: WorkloadConfig,
+    source: PromptSource,
+    requests: list[PlannedRequest],
+    *,
+    warmup: int,
+    seed: int,
+) -> dict[str, Any]:
+    """Flat description of the planned workload for the result file."""
+    input_lens = np.array([len(r.prompt_token_ids) for r in requests])
+    output_lens = np.array([r.max_tokens for r in requests])
+    rate: float | str = workload.rate if math.isfinite(workload.rate) else "inf"  # JSON has no inf
+    return {
+        "dataset": source.name,
+        "dataset_format": source.format,
+        "dataset_entries": len(source.entries) if source.format != "random" else None,
+        "dataset_skipped": source.skipped,
+        "mode": "rate" if workload.num_requests is None else "count",
+        "num_requests": len(requests),
+        "num_warmup": warmup,
+        "request_rate": rate,
+        "arrival": workload.arrival,
+        "burstiness": workload.burstiness,
+        "max_concurrency": workload.max_concurrency,
+        "send_window_s": workload.duration,
+        "last_arrival_s": float(requests[-1].scheduled_s),
+        "output_len_source": "fixed" if workload.output_len is not None else "dataset",
+        **_length_stats("input_len", input_lens),
+        **_length_stats("output_len", output_lens),
+        "total_input_tokens": int(input_lens.sum()),
+        "total_output_tokens": int(output_lens.sum()),
+        "seed": seed,
+    }
+
+
+def _planned(request_id: int, scheduled_s: float, prompt: Prompt) -> PlannedRequest:
+    return PlannedRequest(
+        request_id=request_id,
+        scheduled_s=scheduled_s,
+        prompt_token_ids=prompt.token_ids,
+        max_tokens=prompt.output_len,
+        prompt_text=prompt.text,
+    )
+
+
+def _length_stats(name: str, lengths: np.ndarray) -> dict[str, float | int]:
+    return {
+        f"{name}_mean": float(lengths.mean()),
+        f"{name}_min": int(lengths.min()),
+        f"{name}_max": int(lengths.max()),
+    }

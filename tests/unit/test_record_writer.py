@@ -1,0 +1,100 @@
+"""The per-request JSONL file: same rows as RequestRecord.to_json_dict(), readable while a run goes on."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from specbench.records import RequestRecord
+from specbench.runner import record_writer
+from specbench.runner.record_writer import JsonlRecordWriter, read_records
+
+
+def finished(request_id: int = 0) -> RequestRecord:
+    return RequestRecord(
+        request_id=request_id,
+        scheduled_s=0.5,
+        ready_s=0.5004,
+        sent_s=0.61,
+        prompt_tokens=12,
+        expected_output_tokens=3,
+        chunk_times_s=[0.7, 0.75, 0.8],
+        chunk_tokens=[1, 2, 1],
+        end_s=0.81,
+        output_tokens=4,
+        drafted_tokens=6,
+        accepted_tokens=3,
+        target_forward_passes=2,
+        finish_reason="length",
+    )
+
+
+def failed(request_id: int = 1) -> RequestRecord:
+    return RequestRecord(
+        request_id=request_id,
+        scheduled_s=1.0,
+        ready_s=1.0,
+        sent_s=1.0,
+        prompt_tokens=5,
+        expected_output_tokens=8,
+        chunk_times_s=[1.2],
+        chunk_tokens=[1],
+        output_tokens=1,
+        error="RuntimeError: engine died",
+    )
+
+
+def test_records_read_back_equal_to_what_was_written(tmp_path: Path) -> None:
+    path = tmp_path / "requests.jsonl"
+    with JsonlRecordWriter(path) as writer:
+        writer.write(finished())
+        writer.write(failed())
+    assert writer.count == 2
+    assert read_records(path) == [finished(), failed()]
+
+
+@pytest.mark.parametrize("with_orjson", [True, False])
+def test_each_line_is_the_records_to_json_dict(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, with_orjson: bool) -> None:
+    if not with_orjson:
+        monkeypatch.setattr(record_writer, "orjson", None)
+    path = tmp_path / "requests.jsonl"
+    with JsonlRecordWriter(path) as writer:
+        writer.write(finished())
+        writer.write(failed())
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    assert rows == [finished().to_json_dict(), failed().to_json_dict()]
+    assert list(rows[0]) == list(finished().to_json_dict())  # same key order too
+
+
+def test_records_reach_the_file_before_close_when_the_flush_interval_passes(tmp_path: Path) -> None:
+    path = tmp_path / "requests.jsonl"
+    writer = JsonlRecordWriter(path, flush_every_s=0.0)
+    writer.write(finished())
+    assert read_records(path) == [finished()]  # a crash now would lose nothing
+    writer.close()
+
+
+def test_flush_makes_buffered_records_visible(tmp_path: Path) -> None:
+    path = tmp_path / "requests.jsonl"
+    writer = JsonlRecordWriter(path, flush_every_s=3600)
+    writer.write(finished())
+    writer.flush()
+    assert read_records(path) == [finished()]
+    writer.close()
+    writer.close()  # closing twice is harmless
+    writer.flush()
+
+
+def test_writer_creates_missing_directories(tmp_path: Path) -> None:
+    path = tmp_path / "a" / "b" / "requests.jsonl"
+    with JsonlRecordWriter(path) as writer:
+        writer.write(finished())
+    assert read_records(path) == [finished()]
+
+
+def test_reader_skips_blank_lines(tmp_path: Path) -> None:
+    path = tmp_path / "requests.jsonl"
+    path.write_text(json.dumps(finished().to_json_dict()) + "\n\n", encoding="utf-8")
+    assert read_records(path) == [finished()]

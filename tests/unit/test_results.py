@@ -1,0 +1,62 @@
+"""The result file: original names, atomic writes, nothing earlier lost."""
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from specbench.config import RunConfig
+from specbench.results import (
+    default_result_name,
+    requests_path,
+    result_path,
+    set_aside_previous,
+    write_json_atomic,
+)
+
+
+@pytest.mark.parametrize(
+    ("engine", "method", "name"),
+    [
+        ("transformers", "target-ar", "benchmark_results_target_ar.json"),
+        ("vllm", "target-ar", "benchmark_results_target_ar_vllm.json"),
+        ("vllm", "speculative", "benchmark_results_speculative_vllm.json"),
+        ("transformers", "draft-ar", "benchmark_results_draft_ar.json"),
+    ],
+)
+def test_default_names_follow_the_original_tool(engine, method, name):
+    config = RunConfig.model_validate({"engine": engine, "method": method, "draft_model": "/d"})
+    assert default_result_name(config) == name
+
+
+def test_explicit_output_path_wins_and_records_sit_beside_it(tmp_path: Path):
+    config = RunConfig.model_validate({"output": {"path": str(tmp_path / "a.json")}})
+    assert result_path(config) == tmp_path / "a.json"
+    assert requests_path(tmp_path / "a.json") == tmp_path / "a_requests.jsonl"
+
+
+def test_atomic_write_leaves_no_temporary_file_and_encodes_infinity(tmp_path: Path):
+    path = tmp_path / "sub" / "r.json"
+    write_json_atomic(path, {"rate": math.inf, "values": [1.0, math.nan]})
+    assert json.loads(path.read_text()) == {"rate": "inf", "values": [1.0, None]}
+    assert [p.name for p in path.parent.iterdir()] == ["r.json"]
+
+
+def test_failed_write_keeps_the_previous_file(tmp_path: Path):
+    path = tmp_path / "r.json"
+    write_json_atomic(path, {"run": 1})
+    with pytest.raises(TypeError):
+        write_json_atomic(path, {"run": object()})
+    assert json.loads(path.read_text()) == {"run": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["r.json"]
+
+
+def test_an_earlier_result_and_its_records_are_set_aside_not_overwritten(tmp_path: Path):
+    path = tmp_path / "benchmark_results_target_ar.json"
+    path.write_text("{}")
+    requests_path(path).write_text("")
+    kept = set_aside_previous(path)
+    assert kept is not None and kept.exists() and not path.exists()
+    assert requests_path(kept).exists()
+    assert set_aside_previous(path) is None
