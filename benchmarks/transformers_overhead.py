@@ -3,9 +3,10 @@
 Both sides serve the same prompts one at a time (batch 1, fixed input/output lengths, greedy, EOS
 ignored) with the same decoding settings, each on its own copy of the model, both warmed up first.
 Rounds alternate the order (bare first, then engine first) so drift in clocks or machine load hits
-both alike. Prints output tok/s of each per round, the medians, and their ratio (target >= 0.97).
+both alike. Prints output tok/s of each per round, the medians, and the ratio engine/bare as the
+median of the per-round ratios (target >= 0.97).
 
-    python3 benchmarks/transformers_overhead.py                       # built-in tiny model
+    python3 benchmarks/transformers_overhead.py --cpu-threads 1       # built-in tiny model, busy CPU
     python3 benchmarks/transformers_overhead.py --model /root/models/qwen3-8b --dummy-weights \\
         --input-len 512 --output-len 128 --num-requests 5 [--compile] [--method speculative ...]
 
@@ -60,7 +61,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--draft-model", type=Path, help="draft directory (default: the tiny draft)")
     parser.add_argument("--dummy-weights", action="store_true", help="random weights from config.json")
     parser.add_argument("--input-len", type=int, default=128)
-    parser.add_argument("--output-len", type=int, default=64)
+    parser.add_argument("--output-len", type=int, default=128)
     parser.add_argument("--num-requests", type=int, default=5, help="measured requests per side per round")
     parser.add_argument("--rounds", type=int, default=4, help="alternating bare/engine rounds")
     parser.add_argument("--warmup", type=int, default=2, help="warm-up requests per side")
@@ -72,6 +73,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--device", default="auto", choices=["auto", "cuda", "cpu"])
     parser.add_argument("--dtype", default="auto", choices=["auto", "bfloat16", "float16", "float32"])
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--cpu-threads", type=int, help="torch intra-op threads (default: torch's); 1 steadies a busy CPU"
+    )
     return parser.parse_args(argv)
 
 
@@ -132,9 +136,11 @@ def bare_generate_kwargs(settings: Settings, pad_id: int) -> dict[str, Any]:
         kwargs["prompt_lookup_num_tokens"] = settings.k
         kwargs["max_matching_ngram_size"] = 4
     if settings.compile:
-        compile_config = CompileConfig()
-        compile_config._compile_all_devices = settings.device.type != "cuda"
-        kwargs.update(cache_implementation="static", compile_config=compile_config)
+        kwargs["cache_implementation"] = "static"  # generate() then compiles its decode step on CUDA
+        if settings.device.type != "cuda":
+            compile_config = CompileConfig()
+            compile_config._compile_all_devices = True  # ... and, told so, on CPU too
+            kwargs["compile_config"] = compile_config
     return kwargs
 
 
@@ -188,6 +194,8 @@ def engine_config(settings: Settings, seed: int) -> RunConfig:
 
 async def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.cpu_threads:
+        torch.set_num_threads(args.cpu_threads)
     settings = resolve(args)
     engine = TransformersEngine(engine_config(settings, args.seed))
     await engine.start()
@@ -233,7 +241,9 @@ async def main(argv: list[str] | None = None) -> int:
         await engine.shutdown()
 
     bare_rate, engine_rate = statistics.median(bare_rates), statistics.median(engine_rates)
-    ratio = engine_rate / bare_rate
+    best_ratio = max(engine_rates) / max(bare_rates)
+    # Each round's two sides ran back to back, so their ratio cancels slow drift in machine load.
+    ratio = statistics.median(e / b for e, b in zip(engine_rates, bare_rates, strict=True))
     print()
     print(
         f"device {settings.device}, dtype {str(settings.dtype).removeprefix('torch.')}, model {served_path}"
@@ -248,7 +258,11 @@ async def main(argv: list[str] | None = None) -> int:
     print(f"bare model.generate   {bare_rate:9.2f} tok/s (median of rounds)")
     print(f"TransformersEngine    {engine_rate:9.2f} tok/s (median of rounds)")
     verdict = "OK" if ratio >= TARGET_RATIO else "MISSED"
-    print(f"ratio engine/bare     {ratio:9.3f}   target >= {TARGET_RATIO}  {verdict}")
+    print(f"ratio of medians      {engine_rate / bare_rate:9.3f}")
+    print(f"ratio of best rounds  {best_ratio:9.3f}")
+    print(
+        f"ratio engine/bare     {ratio:9.3f}   median of per-round ratios, target >= {TARGET_RATIO} {verdict}"
+    )
     return 0 if ratio >= TARGET_RATIO else 1
 
 

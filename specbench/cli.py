@@ -36,6 +36,7 @@ FLAG_KEYS: dict[str, str] = {
     "dtype": "dtype",
     "device": "device",
     "dummy_weights": "dummy_weights",
+    "trust_remote_code": "trust_remote_code",
     "seed": "seed",
     "dataset": "workload.dataset",
     "dataset_format": "workload.dataset_format",
@@ -55,6 +56,8 @@ FLAG_KEYS: dict[str, str] = {
     "ngram_max": "speculative.ngram_prompt_lookup_max",
     "batching": "transformers.batching",
     "max_batch_size": "transformers.max_batch_size",
+    "max_wait_ms": "transformers.max_wait_ms",
+    "attn_implementation": "transformers.attn_implementation",
     "compile": "transformers.compile",
     "tensor_parallel_size": "vllm.tensor_parallel_size",
     "pipeline_parallel_size": "vllm.pipeline_parallel_size",
@@ -76,6 +79,7 @@ FLAG_KEYS: dict[str, str] = {
     "slo_tpot_ms": "slo.tpot_ms",
     "slo_e2el_ms": "slo.e2el_ms",
     "percentiles": "percentiles",
+    "warn_dispatch_lag_ms": "warn_dispatch_lag_ms",
 }
 
 
@@ -87,8 +91,21 @@ def _field_help(dotted: str) -> str:
     return model.model_fields[leaf].description or ""
 
 
+_PANELS = {
+    "workload": "Workload",
+    "speculative": "Speculative decoding",
+    "transformers": "Transformers engine",
+    "vllm": "vLLM engine",
+    "echo": "Echo engine (measures the harness alone)",
+    "output": "Output",
+    "slo": "Output",
+}
+
+
 def _opt(param: str, *names: str, **kwargs: Any) -> Any:
-    return typer.Option(*names, help=_field_help(FLAG_KEYS[param]), show_default=False, **kwargs)
+    key = FLAG_KEYS[param]
+    panel = _PANELS.get(key.split(".")[0], "Model and engine")
+    return typer.Option(*names, help=_field_help(key), show_default=False, rich_help_panel=panel, **kwargs)
 
 
 def _flag_label(param: str) -> str:
@@ -102,6 +119,16 @@ def _parse_percentiles(text: str) -> list[float]:
         raise SpecbenchError(
             f"--percentiles {text!r}: give numbers separated by commas, e.g. 90,95,99"
         ) from None
+
+
+def _parse_output_len(text: str) -> int | None:
+    """A token count, or 'dataset' to take each request's output length from the dataset."""
+    if text.strip().lower() == "dataset":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise SpecbenchError(f"--output-len {text!r}: give a number of tokens, or 'dataset'") from None
 
 
 def _print_sources(console: Console, resolved: ResolvedConfig) -> None:
@@ -145,6 +172,9 @@ def run(
     dtype: Annotated[str | None, _opt("dtype")] = None,
     device: Annotated[str | None, _opt("device")] = None,
     dummy_weights: Annotated[bool | None, _opt("dummy_weights", "--dummy-weights/--real-weights")] = None,
+    trust_remote_code: Annotated[
+        bool | None, _opt("trust_remote_code", "--trust-remote-code/--no-trust-remote-code")
+    ] = None,
     seed: Annotated[int | None, _opt("seed")] = None,
     dataset: Annotated[str | None, _opt("dataset")] = None,
     dataset_format: Annotated[str | None, _opt("dataset_format")] = None,
@@ -155,7 +185,7 @@ def run(
     burstiness: Annotated[float | None, _opt("burstiness")] = None,
     max_concurrency: Annotated[int | None, _opt("max_concurrency")] = None,
     input_len: Annotated[int | None, _opt("input_len")] = None,
-    output_len: Annotated[int | None, _opt("output_len")] = None,
+    output_len: Annotated[str | None, _opt("output_len", metavar="N|dataset")] = None,
     warmup: Annotated[int | None, _opt("warmup")] = None,
     spec_method: Annotated[str | None, _opt("spec_method")] = None,
     num_speculative_tokens: Annotated[int | None, _opt("num_speculative_tokens")] = None,
@@ -164,6 +194,8 @@ def run(
     ngram_max: Annotated[int | None, _opt("ngram_max")] = None,
     batching: Annotated[str | None, _opt("batching")] = None,
     max_batch_size: Annotated[int | None, _opt("max_batch_size")] = None,
+    max_wait_ms: Annotated[float | None, _opt("max_wait_ms")] = None,
+    attn_implementation: Annotated[str | None, _opt("attn_implementation")] = None,
     compile: Annotated[bool | None, _opt("compile", "--compile/--no-compile")] = None,
     tensor_parallel_size: Annotated[int | None, _opt("tensor_parallel_size")] = None,
     pipeline_parallel_size: Annotated[int | None, _opt("pipeline_parallel_size")] = None,
@@ -188,7 +220,8 @@ def run(
     slo_ttft_ms: Annotated[float | None, _opt("slo_ttft_ms")] = None,
     slo_tpot_ms: Annotated[float | None, _opt("slo_tpot_ms")] = None,
     slo_e2el_ms: Annotated[float | None, _opt("slo_e2el_ms")] = None,
-    percentiles: Annotated[str | None, _opt("percentiles")] = None,
+    percentiles: Annotated[str | None, _opt("percentiles", metavar="90,95,99")] = None,
+    warn_dispatch_lag_ms: Annotated[float | None, _opt("warn_dispatch_lag_ms")] = None,
     dry_run: Annotated[
         bool,
         typer.Option("--dry-run", help="Print the resolved config and where each value came from; exit."),
@@ -198,6 +231,8 @@ def run(
     values = {name: value for name, value in locals().items() if name in FLAG_KEYS and value is not None}
     if "percentiles" in values:
         values["percentiles"] = _parse_percentiles(values["percentiles"])
+    if "output_len" in values:
+        values["output_len"] = _parse_output_len(values["output_len"])
     flags = {FLAG_KEYS[name]: value for name, value in values.items()}
     flag_names = {FLAG_KEYS[name]: _flag_label(name) for name in FLAG_KEYS}
     resolved = resolve_config(profile=profile, flags=flags, flag_names=flag_names)

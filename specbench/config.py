@@ -66,7 +66,8 @@ class WorkloadConfig(_Section):
     output_len: int | None = Field(
         128,
         ge=1,
-        description="Output tokens per request, EOS ignored. Unset = take lengths from the dataset.",
+        description="Output tokens per request, EOS ignored; 'dataset' (unset in a profile: null) takes "
+        "each request's length from the dataset.",
     )
     warmup: int = Field(2, ge=0, description="Warm-up requests sent first and excluded from results.")
 
@@ -165,8 +166,8 @@ class SloConfig(_Section):
 
 
 class RunConfig(_Section):
-    engine: EngineName = Field(EngineName.transformers, description="Inference engine.")
-    method: Method = Field(Method.target_ar, description="Decoding method.")
+    engine: EngineName = Field(EngineName.transformers, description="transformers, vllm or echo.")
+    method: Method = Field(Method.target_ar, description="target-ar, draft-ar, speculative or prompt-lookup.")
     model: Path | None = Field(
         None, description="Local model directory; unset = the built-in tiny synthetic model."
     )
@@ -177,7 +178,7 @@ class RunConfig(_Section):
     dummy_weights: bool = Field(
         False, description="Random weights from config.json alone: real speed, meaningless text."
     )
-    trust_remote_code: bool = False
+    trust_remote_code: bool = Field(False, description="Allow model code from the model directory to run.")
     seed: int = Field(0, description="Seeds the workload and the engine: two runs send the same thing.")
     percentiles: list[float] = Field([90.0, 95.0, 99.0], description="Percentiles reported per metric.")
     warn_dispatch_lag_ms: float = Field(

@@ -1,13 +1,14 @@
 """Per-request records: what was measured for each request, on one clock.
 
-All times are seconds on time.perf_counter() relative to the benchmark's start (t=0 is when the
-first measured request was due). Which clock each latency starts from:
+All times are seconds on time.perf_counter() relative to the benchmark's start (t=0 is the start of
+the measured run, after warm-up; the first request is due one arrival gap later, at 0 with rate inf).
+Which clock each latency starts from (docs/HOW_SPECBENCH_MEASURES.md):
 
 - scheduled_s: when the schedule said to send it.
-- ready_s: when the dispatcher actually got to it; ready_s - scheduled_s is dispatch lag, the
-  harness's own lateness.
-- sent_s: when it was handed to the engine; sent_s - ready_s is client queueing under
-  --max-concurrency (waiting for a free slot).
+- ready_s: sent_s minus the time the request waited for a --max-concurrency slot; ready_s -
+  scheduled_s is dispatch lag, the harness's own lateness (timer, busy loop, task start).
+- sent_s: when the engine's generate() started on it; sent_s - ready_s is client queueing under
+  --max-concurrency (waiting for a free slot), exactly 0 without it.
 - TTFT, ITL and E2EL start from sent_s, as in vLLM's `vllm bench serve`: queueing inside the
   engine (e.g. the serial Transformers server) is part of them, client queueing is not.
 """

@@ -22,7 +22,7 @@ def _transformers(config: RunConfig) -> Engine:
 
 
 def _vllm(config: RunConfig) -> Engine:
-    from specbench.engines.vllm_engine import VllmEngine
+    from specbench.engines.vllm import VllmEngine
 
     return VllmEngine(config)
 

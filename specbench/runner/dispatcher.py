@@ -12,8 +12,10 @@ spins: between due times the event loop is idle or serving the engine.
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -26,6 +28,9 @@ CANCELLED = "cancelled: the run was interrupted before this request finished"
 # Requests sent back to back before the dispatcher lets the loop run the engine: bounds how long a
 # burst (rate inf, or a backlog) keeps already-sent requests from starting.
 _BURST = 64
+# Finished records stay alive until the run ends; freezing them every so many (an O(1) call) keeps the
+# collector's full passes from walking them all again, which takes tens of ms after ~100k requests.
+_FREEZE_EVERY = 1024
 # Never ask the loop for a shorter re-sleep than this after an early wake-up: a shorter one rounds to
 # a zero timeout on millisecond timers and would spin.
 _MIN_RESLEEP_S = 0.001
@@ -71,6 +76,25 @@ def _timer_pad_s(loop: asyncio.AbstractEventLoop) -> float:
     rounds to the nearest millisecond and would fire up to half a millisecond early.
     """
     return 0.0005 if type(loop).__module__.startswith("uvloop") else 0.0
+
+
+@contextmanager
+def _static_heap() -> Iterator[None]:
+    """Keep what lives before t=0 (engine, model, workload) out of the collector's passes during the run.
+
+    With torch and transformers loaded a full collection walks ~400k objects and stalls the process for
+    ~90 ms, which would show up as dispatch lag and engine latency. Frozen, the collector only walks
+    what the run allocates, and the session freezes its finished records too (_FREEZE_EVERY), so that
+    stays small. vLLM's engine core freezes its startup heap for the same reason.
+    """
+    frozen_already = gc.get_freeze_count() > 0
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        if not frozen_already:  # someone else's freeze is theirs to undo
+            gc.unfreeze()
 
 
 def _resolve(waiter: asyncio.Future[None]) -> None:
@@ -136,6 +160,7 @@ class _Session:
         alarm: _Alarm,
         stop: asyncio.Event,
         clock: Callable[[], float],
+        freeze_records: bool = False,
     ) -> None:
         self.engine = engine
         self.start = start
@@ -148,26 +173,40 @@ class _Session:
         self.records: list[RequestRecord] = []
         self.in_flight: dict[asyncio.Task[None], RequestRecord] = {}
         self.waiting = False  # the dispatcher sleeps until a request finishes
+        self.freeze_records = freeze_records  # only inside _static_heap, which unfreezes at the end
 
     async def send_all(self, requests: Sequence[PlannedRequest], window_s: float | None) -> int:
-        """Send each request at start + scheduled_s; returns how many were not sent because of stop."""
+        """Send each request at start + scheduled_s; returns how many were not sent because of stop.
+
+        A request that comes due while the dispatcher waits for a --max-concurrency slot is queued in
+        the client from its due time on: that wait is client queue (sent − ready), not dispatch lag.
+        Without a wait for a slot, client queue is exactly zero and all lateness is dispatch lag.
+        """
         clock, stop, alarm, start = self.clock, self.stop, self.alarm, self.start
         limit = self.max_concurrency
+        backlog_since: float | None = None  # when the current wait for slots began
         burst = 0
         for index, planned in enumerate(requests):
             if window_s is not None and planned.scheduled_s >= window_s:
                 break
             due = start + planned.scheduled_s
-            if due > clock():
+            now = clock()
+            if due > now:
                 await alarm.sleep_until(due)
+                ready = clock()
+                backlog_since = None
                 burst = 0
-            ready = clock()
+            else:
+                ready = now if backlog_since is None else max(due, backlog_since)
             if limit is not None and len(self.in_flight) >= limit:
+                if backlog_since is None:
+                    backlog_since = ready
                 await self._wait_for_slot(limit)
                 burst = 0
             if stop.is_set():
                 return len(requests) - index
-            self._send(planned, ready)
+            queued_s = 0.0 if backlog_since is None else clock() - ready
+            self._send(planned, ready, queued_s)
             burst += 1
             if burst >= _BURST:
                 await asyncio.sleep(0)
@@ -182,21 +221,21 @@ class _Session:
         finally:
             self.waiting = False
 
-    def _send(self, planned: PlannedRequest, ready: float) -> None:
+    def _send(self, planned: PlannedRequest, ready: float, queued_s: float) -> None:
         ready_s = ready - self.start
         record = RequestRecord(
             request_id=planned.request_id,
             scheduled_s=planned.scheduled_s,
             ready_s=ready_s,
-            sent_s=ready_s,  # replaced when the engine really gets it
+            sent_s=ready_s + queued_s,  # both replaced when the engine really gets the request
             prompt_tokens=len(planned.prompt_token_ids),
             expected_output_tokens=planned.max_tokens,
         )
-        task = asyncio.create_task(self._serve(planned, record))
+        task = asyncio.create_task(self._serve(planned, record, queued_s))
         self.in_flight[task] = record
         self.progress.sent += 1
 
-    async def _serve(self, planned: PlannedRequest, record: RequestRecord) -> None:
+    async def _serve(self, planned: PlannedRequest, record: RequestRecord, queued_s: float) -> None:
         start = self.start
         times, counts = record.chunk_times_s, record.chunk_tokens
         completion: Completion | None = None
@@ -206,8 +245,10 @@ class _Session:
             max_tokens=planned.max_tokens,
             prompt_text=planned.prompt_text,
         )
-        # Taken here, as the engine gets the request, so TTFT never includes the dispatcher's own delay.
+        # Taken as the engine gets the request, so TTFT never includes the harness's own delay; the
+        # time this task took to start is the harness's too, so it goes to dispatch lag.
         record.sent_s = self.clock() - start
+        record.ready_s = record.sent_s - queued_s
         try:
             async for event in self.engine.generate(request):
                 if type(event) is TokenChunk:
@@ -244,6 +285,8 @@ class _Session:
             progress.finished += 1
         progress.output_tokens += record.output_tokens
         self.records.append(record)
+        if self.freeze_records and len(self.records) % _FREEZE_EVERY == 0:
+            gc.freeze()
         if self.sink is not None:
             self.sink.write(record)
         if self.waiting:
@@ -282,6 +325,22 @@ class _Session:
             self._finish(record)
 
 
+def _by_id(records: list[RequestRecord]) -> list[RequestRecord]:
+    return sorted(records, key=lambda r: r.request_id)
+
+
+async def _run_session(
+    session: _Session, requests: Sequence[PlannedRequest], window_s: float | None, grace_s: float
+) -> tuple[int, bool]:
+    """Send, then drain; returns (requests not sent, interrupted). Nothing is left running on any exit."""
+    try:
+        not_sent = await session.send_all(requests, window_s)
+        interrupted = await session.drain(grace_s)
+    finally:
+        await session.cancel()
+    return not_sent, interrupted
+
+
 async def run_workload(
     engine: Engine,
     workload: Workload,
@@ -301,38 +360,9 @@ async def run_workload(
     progress = progress or RunProgress(planned=len(workload.requests), send_window_s=workload.send_window_s)
     clock = time.perf_counter
     alarm = _Alarm(asyncio.get_running_loop(), stop, clock)
-    try:
-        warmup = _Session(
-            engine,
-            start=clock(),
-            progress=RunProgress(planned=len(workload.warmup), send_window_s=None),
-            sink=None,
-            max_concurrency=max_concurrency,
-            alarm=alarm,
-            stop=stop,
-            clock=clock,
-        )
-        try:
-            await warmup.send_all(workload.warmup, None)
-            await warmup.drain(grace_s)
-        finally:
-            await warmup.cancel()
-        warmup.records.sort(key=lambda r: r.request_id)
-        if stop.is_set():
-            return RunOutcome(
-                records=[],
-                warmup_records=warmup.records,
-                duration_s=0.0,
-                interrupted=True,
-                started_at_unix=time.time(),
-                not_sent=len(workload.requests),
-            )
-        await engine.reset_stats()
 
-        started_at_unix = time.time()
-        start = clock()
-        progress.start = start
-        session = _Session(
+    def session(start: float, progress: RunProgress, sink: RecordSink | None, measured: bool) -> _Session:
+        return _Session(
             engine,
             start=start,
             progress=progress,
@@ -341,19 +371,35 @@ async def run_workload(
             alarm=alarm,
             stop=stop,
             clock=clock,
+            freeze_records=measured,
         )
-        try:
-            not_sent = await session.send_all(workload.requests, workload.send_window_s)
-            interrupted = await session.drain(grace_s)
-        finally:
-            await session.cancel()
-        duration = clock() - start
+
+    try:
+        warmup = session(clock(), RunProgress(planned=len(workload.warmup), send_window_s=None), None, False)
+        await _run_session(warmup, workload.warmup, None, grace_s)
+        if stop.is_set():
+            return RunOutcome(
+                records=[],
+                warmup_records=_by_id(warmup.records),
+                duration_s=0.0,
+                interrupted=True,
+                started_at_unix=time.time(),
+                not_sent=len(workload.requests),
+            )
+        await engine.reset_stats()
+        with _static_heap():
+            started_at_unix = time.time()
+            start = progress.start = clock()
+            measured = session(start, progress, sink, True)
+            not_sent, interrupted = await _run_session(
+                measured, workload.requests, workload.send_window_s, grace_s
+            )
+            duration = clock() - start
     finally:
         alarm.close()
-    session.records.sort(key=lambda r: r.request_id)
     return RunOutcome(
-        records=session.records,
-        warmup_records=warmup.records,
+        records=_by_id(measured.records),
+        warmup_records=_by_id(warmup.records),
         duration_s=duration,
         interrupted=interrupted,
         started_at_unix=started_at_unix,

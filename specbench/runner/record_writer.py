@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import queue
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import fields
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, BinaryIO
 
+from specbench.errors import SpecbenchError
 from specbench.records import RequestRecord
 
 try:  # several times faster than json on the long per-token lists
@@ -20,6 +23,8 @@ except ImportError:  # pragma: no cover - orjson is optional (specbench[fast])
 _FIELDS = tuple(f.name for f in fields(RequestRecord))
 # The derived figures RequestRecord.to_json_dict() adds; a unit test keeps the two rows identical.
 _DERIVED = ("ttft_ms", "tpot_ms", "e2el_ms", "dispatch_lag_ms", "client_queue_ms")
+# Records handed to the file thread at once, at the latest.
+_BATCH_BYTES = 256 * 1024
 
 
 def _row(record: RequestRecord) -> dict[str, Any]:
@@ -38,38 +43,75 @@ def _json_line_encoder() -> Callable[[dict[str, Any]], bytes]:
 
 
 class JsonlRecordWriter:
-    """Buffered appends, flushed at least every `flush_every_s` and on close.
+    """Encodes each record as it comes and hands batches to a file thread at least every `flush_every_s`.
 
-    Writing and flushing every record would put a syscall on the hot path of every request; a
-    short flush interval keeps the window of loss on a hard crash small instead.
+    The event loop never waits on the disk: a write() syscall can block for milliseconds when other
+    processes load the disk, which would show up as dispatch lag. The file thread holds the only
+    reference to the file; an error there (disk full) is raised by close().
     """
 
     def __init__(self, path: Path, *, flush_every_s: float = 0.5) -> None:
         self.path = path
+        self.count = 0
         self._flush_every_s = flush_every_s
         self._last_flush = time.monotonic()
         self._encode = _json_line_encoder()
+        self._pending: list[bytes] = []
+        self._pending_bytes = 0
+        self._batches: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        self._error: OSError | None = None
+        self._closed = False
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = path.open("wb")
-        self.count = 0
+        file = path.open("wb")
+        # A daemon, so a writer that is never closed cannot keep the process alive at exit.
+        self._thread = threading.Thread(
+            target=self._write_batches, args=(file,), name="specbench-records", daemon=True
+        )
+        self._thread.start()
 
     def write(self, record: RequestRecord) -> None:
-        self._file.write(self._encode(_row(record)))
+        line = self._encode(_row(record))
+        self._pending.append(line)
+        self._pending_bytes += len(line)
         self.count += 1
-        now = time.monotonic()
-        if now - self._last_flush >= self._flush_every_s:
-            self._file.flush()
-            self._last_flush = now
+        if self._pending_bytes >= _BATCH_BYTES or time.monotonic() - self._last_flush >= self._flush_every_s:
+            self.flush()
 
     def flush(self) -> None:
-        if not self._file.closed:
-            self._file.flush()
-            self._last_flush = time.monotonic()
+        """Hand every record written so far to the file thread; returns at once."""
+        self._last_flush = time.monotonic()
+        if self._pending and not self._closed:
+            self._batches.put(b"".join(self._pending))
+            self._pending.clear()
+            self._pending_bytes = 0
 
     def close(self) -> None:
-        if not self._file.closed:
-            self._file.flush()
-            self._file.close()
+        """Write out everything and close the file; raises SpecbenchError if the file could not be written."""
+        if self._closed:
+            return
+        self.flush()
+        self._closed = True
+        self._batches.put(None)
+        self._thread.join()
+        if self._error is not None:
+            reason = self._error.strerror or str(self._error)
+            raise SpecbenchError(f"could not write the per-request records to {self.path}: {reason}")
+
+    def _write_batches(self, file: BinaryIO) -> None:
+        try:
+            while (batch := self._batches.get()) is not None:
+                if self._error is not None:
+                    continue  # keep draining so close() does not hang
+                try:
+                    file.write(batch)
+                    file.flush()
+                except OSError as exc:
+                    self._error = exc
+        finally:
+            try:
+                file.close()
+            except OSError as exc:  # the failed batch is still buffered and fails again
+                self._error = self._error or exc
 
     def __enter__(self) -> JsonlRecordWriter:
         return self

@@ -342,3 +342,54 @@ def test_compiled_static_cache_reports_compile_time_outside_measured_requests(
     # Same batch size and cache bucket as the warm-up: nothing compiled while measuring.
     assert run.stats["compiling_generate_calls_measured"] == 0
     assert run.stats["compile_time_s"] > run.warmup[0].e2el / 2
+
+
+def test_draft_ar_serves_the_draft_model_alone(tiny_models: TinyModels) -> None:
+    config = config_for(tiny_models, method="draft-ar", draft_model=tiny_models.draft)
+    request = EngineRequest(1, prompt(1), 7)
+    run = serve(config, [request])
+    completion = check_stream(run.served[0], request)
+    assert completion.target_forward_passes == 7
+    assert completion.drafted_tokens is None
+    assert TransformersEngine(config).describe().model == str(tiny_models.draft)
+
+
+def test_a_request_cancelled_while_queued_is_never_generated(tiny_models: TinyModels) -> None:
+    async def main() -> tuple[Served, dict[str, Any]]:
+        engine = TransformersEngine(config_for(tiny_models))
+        await engine.start()
+        try:
+            started = asyncio.Event()
+            running = asyncio.create_task(
+                _consume(engine, EngineRequest(1, prompt(1), 40), first_token=started)
+            )
+            queued = asyncio.create_task(_consume(engine, EngineRequest(2, prompt(2), 40)))
+            await started.wait()
+            queued.cancel()
+            served = await running
+            return served, await engine.stats()
+        finally:
+            await engine.shutdown()
+
+    served, stats = asyncio.run(main())
+    assert served.completion is not None and served.completion.output_tokens == 40
+    assert stats["generate_calls"] == 1
+
+
+def test_shutdown_stops_a_running_generation_at_its_next_step(tiny_models: TinyModels) -> None:
+    async def main() -> Served:
+        engine = TransformersEngine(config_for(tiny_models))
+        await engine.start()
+        started = asyncio.Event()
+        running = asyncio.create_task(
+            _consume(engine, EngineRequest(1, prompt(1), 1500), first_token=started)
+        )
+        await started.wait()
+        await engine.shutdown()
+        return await running
+
+    served = asyncio.run(main())
+    assert served.completion is not None
+    assert served.completion.finish_reason == "abort"
+    assert 0 < served.completion.output_tokens < 1500
+    assert served.streamed_tokens == served.completion.output_tokens

@@ -23,7 +23,9 @@ def echo(ttft_ms: float = 0.0, token_delay_ms: float = 0.0) -> EchoEngine:
 
 
 def request(max_tokens: int, request_id: int = 0, prompt_len: int = 7) -> EngineRequest:
-    return EngineRequest(request_id=request_id, prompt_token_ids=list(range(prompt_len)), max_tokens=max_tokens)
+    return EngineRequest(
+        request_id=request_id, prompt_token_ids=list(range(prompt_len)), max_tokens=max_tokens
+    )
 
 
 async def collect(engine: EchoEngine, req: EngineRequest) -> list[StreamEvent]:
@@ -57,7 +59,9 @@ def test_first_token_waits_ttft_and_later_tokens_follow_the_token_delay() -> Non
 
     async def timed() -> tuple[float, list[StreamEvent]]:
         start = time.perf_counter()
-        return start, await collect(echo(ttft_ms=ttft_s * 1000, token_delay_ms=delay_s * 1000), request(tokens))
+        return start, await collect(
+            echo(ttft_ms=ttft_s * 1000, token_delay_ms=delay_s * 1000), request(tokens)
+        )
 
     start, events = asyncio.run(timed())
     times = [e.time - start for e in events if isinstance(e, TokenChunk)]

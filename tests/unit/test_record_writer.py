@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
 
+from specbench.errors import SpecbenchError
 from specbench.records import RequestRecord
 from specbench.runner import record_writer
 from specbench.runner.record_writer import JsonlRecordWriter, read_records
@@ -56,7 +58,9 @@ def test_records_read_back_equal_to_what_was_written(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("with_orjson", [True, False])
-def test_each_line_is_the_records_to_json_dict(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, with_orjson: bool) -> None:
+def test_each_line_is_the_records_to_json_dict(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, with_orjson: bool
+) -> None:
     if not with_orjson:
         monkeypatch.setattr(record_writer, "orjson", None)
     path = tmp_path / "requests.jsonl"
@@ -68,23 +72,45 @@ def test_each_line_is_the_records_to_json_dict(tmp_path: Path, monkeypatch: pyte
     assert list(rows[0]) == list(finished().to_json_dict())  # same key order too
 
 
+def read_soon(path: Path, expected: int, timeout_s: float = 5.0) -> list[RequestRecord]:
+    """The records on disk once `expected` of them are there (the file thread writes them shortly)."""
+    deadline = time.monotonic() + timeout_s
+    while len(records := read_records(path)) < expected and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return records
+
+
 def test_records_reach_the_file_before_close_when_the_flush_interval_passes(tmp_path: Path) -> None:
     path = tmp_path / "requests.jsonl"
     writer = JsonlRecordWriter(path, flush_every_s=0.0)
     writer.write(finished())
-    assert read_records(path) == [finished()]  # a crash now would lose nothing
+    assert read_soon(path, 1) == [finished()]  # a crash now would lose nothing
     writer.close()
 
 
-def test_flush_makes_buffered_records_visible(tmp_path: Path) -> None:
+def test_records_wait_in_memory_until_flushed(tmp_path: Path) -> None:
     path = tmp_path / "requests.jsonl"
     writer = JsonlRecordWriter(path, flush_every_s=3600)
     writer.write(finished())
+    time.sleep(0.05)
+    assert read_records(path) == []  # one batch per interval, not one write per record
     writer.flush()
-    assert read_records(path) == [finished()]
+    assert read_soon(path, 1) == [finished()]
     writer.close()
     writer.close()  # closing twice is harmless
     writer.flush()
+
+
+def test_a_file_that_cannot_be_written_is_reported_by_close() -> None:
+    full = Path("/dev/full")  # every write fails with "No space left on device"
+    if not full.exists():
+        pytest.skip("needs /dev/full")
+    writer = JsonlRecordWriter(full)
+    writer.write(finished())
+    with pytest.raises(
+        SpecbenchError, match=r"could not write the per-request records to /dev/full: No space"
+    ):
+        writer.close()
 
 
 def test_writer_creates_missing_directories(tmp_path: Path) -> None:

@@ -9,14 +9,14 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from specbench.config import Method, RunConfig
-from specbench.errors import ConfigError
+from specbench.errors import ConfigError, EngineStartError
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel
 
 # Static-cache length granularity: prompts of different lengths share one compiled decode graph
 # unless prompt + output outgrows the bucket.
-CACHE_BUCKET = 256
+CACHE_BUCKET = 128
 
 
 @dataclass(slots=True, frozen=True)
@@ -86,6 +86,12 @@ class DecodingSetup:
         return call
 
 
+def transformers_version() -> str:
+    import transformers
+
+    return transformers.__version__
+
+
 def cache_bucket(length: int) -> int:
     return CACHE_BUCKET * math.ceil(length / CACHE_BUCKET)
 
@@ -112,6 +118,11 @@ def build_setup(
     from transformers import CompileConfig, GenerationConfig
 
     kwargs: dict[str, Any] = {"do_sample": False, "num_beams": 1, "pad_token_id": pad_token_id}
+    if kind.assisted and not hasattr(model, "_get_candidate_generator"):
+        raise EngineStartError(
+            f"this Transformers version ({transformers_version()}) has no _get_candidate_generator, so "
+            "drafted and accepted tokens cannot be counted: use --engine vllm for speculative runs"
+        )
     if kind.draft_model:
         if assistant is None:
             raise ConfigError("speculative decoding needs --draft-model DIR")
@@ -123,11 +134,11 @@ def build_setup(
     compile_on = config.transformers.compile
     if compile_on:
         kwargs["cache_implementation"] = "static"
-        compile_config = CompileConfig()
         if model.device.type != "cuda":
-            # generate() only auto-compiles on accelerators unless told otherwise.
+            # generate() auto-compiles (with its default CompileConfig) only on accelerators.
+            compile_config = CompileConfig()
             compile_config._compile_all_devices = True
-        kwargs["compile_config"] = compile_config
+            kwargs["compile_config"] = compile_config
     return DecodingSetup(
         model=model,
         kind=kind,

@@ -21,6 +21,7 @@ from specbench.engines.transformers.decoding import (
     decoding_kind,
 )
 from specbench.engines.transformers.stats import EngineCounters
+from specbench.engines.transformers.streaming import DELIVERY_INTERVAL_S
 from specbench.errors import EngineStartError
 
 if TYPE_CHECKING:
@@ -131,6 +132,9 @@ class TransformersEngine:
         if self._kind.draft_model:
             if config.draft_model is None:
                 raise EngineStartError("speculative decoding needs a draft model: pass --draft-model DIR")
+            # Re-seed so dummy weights depend on the seed alone: a dummy draft of the target's own
+            # config is then the target itself (acceptance 1.0), which checks the counting end to end.
+            set_seed(config.seed)
             draft = load_causal_lm(Path(config.draft_model), role="draft model", **common)
             assistant, load_time = draft.model, load_time + draft.load_time_s
         tokenizer = load_tokenizer(Path(config.tokenizer or serving_path), config.trust_remote_code)
@@ -258,7 +262,8 @@ class TransformersEngine:
         else:
             notes.append(
                 "token times: time.perf_counter() in the generation thread, inside the streamer's put(), "
-                "right after each step's tokens reach the host"
+                "right after each step's tokens reach the host; they are handed to the event loop at most "
+                f"every {DELIVERY_INTERVAL_S * 1000:g} ms (completions at once), which moves no timestamp"
             )
         if tf.batching == "serial":
             notes.append("serial: one generate() at a time, first come first served; queueing is in TTFT")

@@ -11,36 +11,15 @@ from contextlib import nullcontext
 from dataclasses import replace
 
 import torch
-from transformers import StoppingCriteria, StoppingCriteriaList
 
 from specbench.engines.base import Completion
 from specbench.engines.transformers.channel import RequestChannel
 from specbench.engines.transformers.decoding import DecodingSetup
 from specbench.engines.transformers.speculation import DraftCounts, counting_drafts
 from specbench.engines.transformers.stats import JobReport
-from specbench.engines.transformers.streaming import TimestampStreamer
+from specbench.engines.transformers.streaming import Abandoned, TimestampStreamer
 
 JobListener = Callable[[JobReport, list[DraftCounts]], None]
-
-
-class _StopWhenAbandoned(StoppingCriteria):
-    """Ends a generate() early once every request in it was cancelled or the engine is stopping."""
-
-    def __init__(
-        self, channels: Sequence[RequestChannel], stopping: threading.Event, batch: int, device: torch.device
-    ):
-        self._channels = channels
-        self._stopping = stopping
-        # Preallocated so the per-step check launches nothing on the GPU.
-        self._no = torch.zeros(batch, dtype=torch.bool, device=device)
-        self._yes = torch.ones(batch, dtype=torch.bool, device=device)
-
-    def __call__(
-        self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **kwargs: object
-    ) -> torch.BoolTensor:
-        if self._stopping.is_set() or all(c.abandoned for c in self._channels):
-            return self._yes
-        return self._no
 
 
 def left_pad(
@@ -113,18 +92,33 @@ class GenerationWorker:
         prompts = [c.request.prompt_token_ids for c in channels]
         input_ids, attention_mask = left_pad(prompts, setup.pad_token_id, setup.device)
         max_new = max(c.request.max_tokens for c in channels)
-        streamer = TimestampStreamer(channels, finish_rows=not setup.kind.assisted)
-        stop = _StopWhenAbandoned(channels, self._stopping, len(channels), setup.device)
+        streamer = TimestampStreamer(
+            channels,
+            finish_rows=not setup.kind.assisted,
+            should_stop=lambda: self._stopping.is_set() or all(c.abandoned for c in channels),
+        )
         compiled_before = _compile_events() if setup.compile else 0
         counting = counting_drafts(setup.model) if setup.kind.assisted else nullcontext(None)
         started = time.perf_counter()
+        abandoned = False
         with counting as drafts:
-            setup.model.generate(
-                input_ids=input_ids,
-                attention_mask=attention_mask,
-                streamer=streamer,
-                stopping_criteria=StoppingCriteriaList([stop]),
-                **setup.call_kwargs(input_ids.shape[1], max_new),
+            try:
+                setup.model.generate(
+                    input_ids=input_ids,
+                    attention_mask=attention_mask,
+                    streamer=streamer,
+                    **setup.call_kwargs(input_ids.shape[1], max_new),
+                )
+            except Abandoned:
+                abandoned = True  # the requests end below with the tokens they got ("abort")
+            finally:
+                streamer.flush()
+        if drafts is not None and not abandoned and drafts.target_forward_passes != streamer.steps:
+            # Each verification round streams once; a mismatch means Transformers changed how it
+            # drives the candidate generator, and the counts must not be reported as if exact.
+            raise RuntimeError(
+                f"counted {drafts.target_forward_passes} speculation rounds but generate() streamed "
+                f"{streamer.steps} steps: this Transformers version is not supported for draft counting"
             )
         wall = time.perf_counter() - started
         report = JobReport(
@@ -133,7 +127,8 @@ class GenerationWorker:
             forward_passes=streamer.steps,
             compiled=setup.compile and _compile_events() != compiled_before,
         )
-        # Reported before the completions so stats() never misses a finished request's job.
+        # Plain decoding already sent its completions from the streamer; stats() drains this thread
+        # before reading the counters, so the report is always in by then.
         self._loop.call_soon_threadsafe(self._listener, report, [drafts] if drafts is not None else [])
         for channel in channels:
             if channel.finished:

@@ -18,6 +18,30 @@ DEFAULT_CPU_KV_CACHE_GB = 4
 # Any of these next to config.json means vLLM can load a tokenizer from the model directory.
 _TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "tokenizer_config.json", "vocab.json")
 _MULTI_GPU_DEVICE_TYPES = ("cuda", "rocm")
+# The order the run header lists vLLM's settings in: what shapes speed first.
+_SETTINGS_ORDER = (
+    "model",
+    "dtype",
+    "device_type",
+    "tensor_parallel_size",
+    "pipeline_parallel_size",
+    "distributed_executor_backend",
+    "gpu_memory_utilization",
+    KV_CACHE_ENV,
+    "kv_cache_tokens",
+    "max_model_len",
+    "max_num_seqs",
+    "max_num_batched_tokens",
+    "enable_prefix_caching",
+    "enforce_eager",
+    "speculative_config",
+    "load_format",
+    "tokenizer",
+    "skip_tokenizer_init",
+    "trust_remote_code",
+    "seed",
+    "disable_log_stats",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +146,16 @@ def _tensor_parallel_size(config: RunConfig, platform: Platform) -> int:
     return requested
 
 
+def _dtype(config: RunConfig, platform: Platform) -> str:
+    requested = config.vllm.dtype or config.dtype
+    if requested != "auto":
+        return requested
+    # The Transformers engine's meaning of auto, so the two engines compare like with like.
+    if platform.is_cpu:
+        return "float32"
+    return "bfloat16" if platform.device_type in _MULTI_GPU_DEVICE_TYPES else "auto"
+
+
 def _kv_cache_env(config: RunConfig, platform: Platform, environ: dict[str, str]) -> dict[str, str]:
     space = config.vllm.kv_cache_space_gb
     if not platform.is_cpu:
@@ -162,7 +196,7 @@ def plan_engine(config: RunConfig, platform: Platform, environ: dict[str, str]) 
     skip_tokenizer = config.tokenizer is None and not has_tokenizer(model)
     kwargs: dict[str, Any] = {
         "model": str(model),
-        "dtype": vc.dtype or config.dtype,
+        "dtype": _dtype(config, platform),
         "seed": config.seed,
         "tensor_parallel_size": _tensor_parallel_size(config, platform),
         "pipeline_parallel_size": vc.pipeline_parallel_size,
@@ -186,8 +220,9 @@ def plan_engine(config: RunConfig, platform: Platform, environ: dict[str, str]) 
     kwargs.update({k: v for k, v in optional.items() if v is not None})
     env = _kv_cache_env(config, platform, environ)
     # None in settings means "vLLM's default"; the engine fills in what vLLM resolved once started.
-    settings: dict[str, Any] = {**optional, **kwargs, "device_type": platform.device_type}
+    chosen = {**optional, **kwargs, "device_type": platform.device_type, "kv_cache_tokens": None}
     if platform.is_cpu:
-        settings[KV_CACHE_ENV] = env.get(KV_CACHE_ENV, environ.get(KV_CACHE_ENV))
+        chosen[KV_CACHE_ENV] = env.get(KV_CACHE_ENV, environ.get(KV_CACHE_ENV))
+    settings = {key: chosen[key] for key in _SETTINGS_ORDER if key in chosen}
     notes = _notes(config, model, skip_tokenizer)
     return EnginePlan(engine_kwargs=kwargs, env=env, settings=settings, notes=notes)

@@ -16,7 +16,7 @@ from collections import deque
 
 
 class ConsoleTail:
-    """Tee file descriptors 1 and 2 into a ring buffer of recent lines while `capture` is active."""
+    """Tee file descriptors 1 and 2 into a ring buffer of recent lines, from start() to stop()."""
 
     def __init__(self, max_lines: int = 400) -> None:
         self._lines: deque[str] = deque(maxlen=max_lines)
@@ -25,7 +25,10 @@ class ConsoleTail:
     def start(self) -> None:
         for fd in (1, 2):
             _flush_python_streams()
-            saved = os.dup(fd)
+            try:
+                saved = os.dup(fd)
+            except OSError:
+                continue  # no such stream (a daemon, say): nothing to show, nothing to capture
             read_end, write_end = os.pipe()
             os.dup2(write_end, fd)
             os.close(write_end)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import itertools
 import os
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import aclosing
+from dataclasses import dataclass
 from typing import Any
 
 from specbench.config import RunConfig
@@ -21,14 +23,22 @@ from specbench.engines.vllm.startup import NOT_INSTALLED, start_error
 from specbench.errors import EngineStartError, SpecbenchError
 
 
+@dataclass(frozen=True, slots=True)
+class _Running:
+    """A started vLLM and what each request needs from it."""
+
+    llm: Any  # vllm.v1.engine.async_llm.AsyncLLM
+    sampling_params: Callable[..., Any]
+    render: Callable[[list[Any]], list[Any]] | None
+
+
 class VllmEngine:
     """Streams requests through vLLM's AsyncLLM; reports vLLM's own counters for the measured part."""
 
     def __init__(self, config: RunConfig, *, kv_sample_interval_s: float = 0.2) -> None:
         self._config = config
         self._plan: EnginePlan | None = None
-        self._llm: Any = None
-        self._render: Any = None
+        self._running: _Running | None = None
         self._resolved: dict[str, Any] = {}
         self._request_seq = itertools.count()
         self._in_flight = 0
@@ -38,7 +48,7 @@ class VllmEngine:
         self._saved_env: dict[str, str | None] = {}
 
     async def start(self) -> None:
-        if self._llm is not None:
+        if self._running is not None:
             return
         async_llm, engine_args, serving = _import_vllm()
         plan = self._plan = plan_engine(self._config, detect_platform(), dict(os.environ))
@@ -50,42 +60,34 @@ class VllmEngine:
             # Loading takes tens of seconds; a worker thread keeps this event loop (progress display) alive.
             # The API server's usage context gives the batch-size defaults of `vllm serve`.
             args = engine_args(**plan.engine_kwargs)
-            self._llm = await asyncio.to_thread(async_llm.from_engine_args, args, usage_context=serving)
+            # No local here may hold the AsyncLLM: vLLM's first import (in _import_vllm) leaves an import
+            # frame alive whose caller chain reaches this frame, so its locals would outlive shutdown().
+            self._running = await asyncio.to_thread(_launch, async_llm, args, serving, plan.detokenize)
         except Exception as exc:
-            console.stop()
             self._processes.stop()
             self._restore_env()
             raise start_error(exc, console.lines()) from None
         finally:
             console.stop()
         self._processes.after_start()
-        self._render = _renderer(self._llm)
-        self._resolved = _resolved_settings(self._llm.vllm_config)
-        if not plan.engine_kwargs["disable_log_stats"]:
+        self._resolved = _resolved_settings(self._running.llm.vllm_config)
+        if self._stats_enabled:
             self._kv_peak.start()
 
     async def generate(self, request: EngineRequest) -> AsyncIterator[StreamEvent]:
-        llm = self._started()
-        from vllm import SamplingParams
-        from vllm.sampling_params import RequestOutputKind
-
-        params = SamplingParams(
-            max_tokens=request.max_tokens,
-            ignore_eos=request.ignore_eos,
-            temperature=0.0,
-            output_kind=RequestOutputKind.DELTA,
-            detokenize=self._plan is not None and self._plan.detokenize,
-        )
+        running = self._started()
+        params = running.sampling_params(max_tokens=request.max_tokens, ignore_eos=request.ignore_eos)
         prompt: Any = {"prompt_token_ids": request.prompt_token_ids}
-        if self._render is not None:
-            (prompt,) = self._render([prompt])
+        if running.render is not None:
+            (prompt,) = running.render([prompt])
         # Warm-up and measured requests may reuse ids; vLLM needs every live id to be unique.
         request_id = f"{request.request_id}-{next(self._request_seq)}"
         output_tokens = 0
         last: Any = None
         self._in_flight += 1
         try:
-            async with aclosing(llm.generate(prompt, params, request_id)) as stream:
+            # aclosing: a consumer that stops early closes vLLM's stream, which aborts the request.
+            async with aclosing(running.llm.generate(prompt, params, request_id)) as stream:
                 async for output in stream:
                     now = time.perf_counter()
                     new_tokens = len(output.outputs[0].token_ids)
@@ -112,44 +114,48 @@ class VllmEngine:
             except (ImportError, SpecbenchError) as exc:
                 # start() raises the same problem as a clean error; the header still shows the request.
                 return EngineInfo("vllm", None, str(config.model), config.method.value, notes=[str(exc)])
-        settings = {**self._plan.settings, **self._resolved}
         return EngineInfo(
             name="vllm",
             version=_vllm_version(),
             model=str(served_model(config)),
             method=config.method.value,
-            settings=settings,
+            settings={**self._plan.settings, **self._resolved},
             notes=list(self._plan.notes),
         )
 
     async def stats(self) -> dict[str, Any]:
-        if self._llm is None or self._plan is None or self._plan.engine_kwargs["disable_log_stats"]:
+        if self._running is None or not self._stats_enabled:
             return {}
         return run_stats(self._baseline, MetricsSnapshot.capture(), self._kv_peak.peak)
 
     async def reset_stats(self) -> None:
-        if self._llm is not None:
+        if self._running is not None and self._stats_enabled:
             self._baseline = MetricsSnapshot.capture()
             self._kv_peak.reset()
 
     async def shutdown(self) -> None:
         await self._kv_peak.stop()
-        llm, self._llm, self._render = self._llm, None, None
-        if llm is not None:
+        running, self._running = self._running, None
+        if running is not None:
             # Blocking this loop on purpose: were it free, vLLM's output handler would wake up to a dead
             # engine and log a traceback before shutdown() cancels it.
-            llm.shutdown()
-            del llm
+            running.llm.shutdown()
+            del running
             # AsyncLLM.__del__ shuts down again; run it now, not at interpreter exit where it prints a
             # traceback because the modules it needs are already gone.
             gc.collect()
         self._processes.stop()
         self._restore_env()
 
-    def _started(self) -> Any:
-        if self._llm is None:
+    @property
+    def _stats_enabled(self) -> bool:
+        # With stat logging off vLLM registers no metrics; any left in the registry are a past engine's.
+        return self._plan is not None and not self._plan.engine_kwargs["disable_log_stats"]
+
+    def _started(self) -> _Running:
+        if self._running is None:
             raise RuntimeError("VllmEngine.generate() called before start()")
-        return self._llm
+        return self._running
 
     def _set_env(self, env: dict[str, str]) -> None:
         # The engine process inherits this process's environment when it is spawned.
@@ -184,6 +190,21 @@ def _vllm_version() -> str | None:
     except ImportError:
         return None
     return str(vllm.__version__)
+
+
+def _launch(async_llm: Any, args: Any, usage_context: Any, detokenize: bool) -> _Running:
+    llm = async_llm.from_engine_args(args, usage_context=usage_context)
+    return _Running(llm, _sampling_params_factory(detokenize), _renderer(llm))
+
+
+def _sampling_params_factory(detokenize: bool) -> Callable[..., Any]:
+    """Greedy, streamed as deltas: each output carries only the tokens new since the last one."""
+    from vllm import SamplingParams
+    from vllm.sampling_params import RequestOutputKind
+
+    return functools.partial(
+        SamplingParams, temperature=0.0, output_kind=RequestOutputKind.DELTA, detokenize=detokenize
+    )
 
 
 def _renderer(llm: Any) -> Any:

