@@ -8,7 +8,7 @@ both throughputs and specbench's ratio to vLLM (target: at least 0.98).
 
     python3 benchmarks/vllm_overhead.py                       # built-in tiny model (CPU or GPU)
     python3 benchmarks/vllm_overhead.py --model /root/models/qwen3-8b --dummy-weights \\
-        --num-prompts 1000 --input-len 512 --output-len 256
+        --num-prompts 1000 --input-len 512 --output-len 256 --max-num-seqs 1024 --max-num-batched-tokens 8192
 """
 
 from __future__ import annotations

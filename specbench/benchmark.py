@@ -63,7 +63,9 @@ def resolve_models(config: RunConfig) -> tuple[RunConfig, list[str]]:
     update: dict[str, Any] = {"model": tiny.target}
     if config.draft_model is None:
         update["draft_model"] = tiny.draft
-    return config.model_copy(update=update), [TINY_MODEL_NOTE]
+    # The echo engine runs no model; the tiny model only lends it a tokenizer for the prompts.
+    notes = [] if config.engine is EngineName.echo else [TINY_MODEL_NOTE]
+    return config.model_copy(update=update), notes
 
 
 def inapplicable_settings(config: RunConfig, sources: Mapping[str, str]) -> list[str]:
@@ -201,7 +203,6 @@ async def run_benchmark(
     workload = build_workload(config, tokenizer)
     engine = create_engine(config)
     info = engine.describe()
-    render_header(console, engine=info, workload=workload.summary, notes=notes)
 
     out_path = result_path(config)
     kept = set_aside_previous(out_path)
@@ -212,7 +213,8 @@ async def run_benchmark(
     try:
         with console.status(f"Starting {info.name} with {info.model} …"):
             await engine.start()
-        info = engine.describe()  # start() may have learned more (versions, resolved settings)
+        info = engine.describe()  # after start(): the settings as the engine resolved them
+        render_header(console, engine=info, workload=workload.summary, notes=notes)
         outcome, engine_stats = await measure(
             engine, workload, config, console=console, records_file=records_file, stop=stop or asyncio.Event()
         )

@@ -8,8 +8,10 @@ from collections import deque
 from collections.abc import Callable
 from types import TracebackType
 
-from rich.console import Console
+from rich.console import Console, Group
+from rich.live import Live
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.text import Text
 
 from specbench.runner.dispatcher import RunProgress
 
@@ -34,19 +36,21 @@ class LiveProgress:
         self._bar = Progress(
             SpinnerColumn(),
             TextColumn("[bold]{task.description}"),
-            BarColumn(),
+            BarColumn(bar_width=30),
             TextColumn("{task.fields[plan]}"),
             TimeElapsedColumn(),
-            TextColumn("{task.fields[counts]}"),
             console=console,
-            transient=False,
         )
+        self._counts = Text()
+        # Redraw only from our own ticker: Rich's refresh thread would compete with an in-process
+        # engine's generation thread for the GIL ten times a second.
+        self._live = Live(Group(self._bar, self._counts), console=console, auto_refresh=False)
         total = progress.planned if progress.planned is not None else progress.send_window_s
-        self._task = self._bar.add_task("warming up", total=total, plan="", counts="")
+        self._task = self._bar.add_task("warming up", total=total, plan="")
         self._ticker: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> LiveProgress:
-        self._bar.start()
+        self._live.start()
         self._ticker = asyncio.create_task(self._run())
         return self
 
@@ -57,7 +61,9 @@ class LiveProgress:
             self._ticker.cancel()
             await asyncio.gather(self._ticker, return_exceptions=True)
         self.refresh()
-        self._bar.stop()
+        self._live.stop()
+        if not self._live.console.is_terminal:  # Rich leaves the last line open when not on a terminal
+            self._live.console.line()
 
     async def _run(self) -> None:
         while True:
@@ -82,13 +88,14 @@ class LiveProgress:
         state = self._state
         now = time.perf_counter()
         req_rate, tok_rate = self._rates(now)
-        counts = (
-            f"sent {state.sent} · done {state.finished} · failed {state.failed} · "
+        if state.start is None:
+            self._bar.update(self._task, description="warming up", plan="")
+            self._live.refresh()
+            return
+        self._counts.plain = (
+            f"  sent {state.sent} · done {state.finished} · failed {state.failed} · "
             f"in flight {state.in_flight} · {req_rate:.1f} req/s · {tok_rate:.0f} tok/s"
         )
-        if state.start is None:
-            self._bar.update(self._task, description="warming up", counts="", plan="")
-            return
         elapsed = now - state.start
         if state.stopping:
             description = "stopping"
@@ -103,4 +110,5 @@ class LiveProgress:
             window = state.send_window_s or 0.0
             completed = min(elapsed, window)
             plan = f"{completed:.0f}/{window:.0f} s"
-        self._bar.update(self._task, description=description, completed=completed, plan=plan, counts=counts)
+        self._bar.update(self._task, description=description, completed=completed, plan=plan)
+        self._live.refresh()
