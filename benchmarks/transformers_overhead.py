@@ -34,6 +34,7 @@ from transformers import AutoConfig, AutoModelForCausalLM, CompileConfig, PreTra
 from specbench.config import RunConfig
 from specbench.engines.base import Completion, EngineRequest
 from specbench.engines.transformers import TransformersEngine
+from specbench.runner import event_loop
 from specbench.tiny_model import ensure_tiny_models
 
 TARGET_RATIO = 0.97
@@ -267,4 +268,4 @@ async def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(asyncio.run(main()))
+    sys.exit(event_loop.run(main()))

@@ -14,7 +14,6 @@ both throughputs and specbench's ratio to vLLM (target: at least 0.98).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import gc
 import json
 import os
@@ -259,7 +258,9 @@ def main(argv: list[str]) -> int:
         sys.path.insert(0, str(REPO_ROOT))
     args = parse_args(argv)
     if args.side is not None:
-        result = run_vllm(args) if args.side == "vllm" else asyncio.run(run_specbench(args))
+        from specbench.runner import event_loop
+
+        result = run_vllm(args) if args.side == "vllm" else event_loop.run(run_specbench(args))
         args.result.write_text(json.dumps(asdict(result)), encoding="utf-8")
         return 0
     if args.model is None:

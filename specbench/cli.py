@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,6 +14,7 @@ from specbench import __version__
 from specbench.benchmark import run_benchmark
 from specbench.config import RunConfig
 from specbench.errors import SpecbenchError
+from specbench.runner import event_loop
 from specbench.settings import ENV_VARS, ResolvedConfig, describe_value, resolve_config
 
 app = typer.Typer(
@@ -240,7 +240,7 @@ def run(
     if dry_run:
         _print_sources(console, resolved)
         return
-    asyncio.run(run_benchmark(resolved.config, console=console, sources=resolved.sources))
+    event_loop.run(run_benchmark(resolved.config, console=console, sources=resolved.sources))
 
 
 @app.callback(invoke_without_command=True)

