@@ -240,7 +240,11 @@ def run(
     if dry_run:
         _print_sources(console, resolved)
         return
-    event_loop.run(run_benchmark(resolved.config, console=console, sources=resolved.sources))
+    output = event_loop.run(run_benchmark(resolved.config, console=console, sources=resolved.sources))
+    if output.result["status"] == "interrupted":
+        raise typer.Exit(
+            130
+        )  # what was measured is saved; the exit code still tells scripts it was cut short
 
 
 @app.callback(invoke_without_command=True)
