@@ -18,6 +18,7 @@ Better = Literal["lower", "higher"]
 RUN = "Run"
 SPECULATIVE = "Speculative decoding"
 ENGINE = "vLLM engine"
+TRANSFORMERS = "Transformers engine"
 
 DISTRIBUTION_STATS: tuple[str, ...] = ("mean", "median", "std", "max")
 
@@ -228,6 +229,31 @@ METRICS: tuple[MetricSpec, ...] = (
         "Mean time requests waited in vLLM's scheduler queue (inside TTFT).",
         "Mean engine queue time (ms)",
         group=ENGINE,
+    ),
+    MetricSpec(
+        "compile_time_s",
+        "s",
+        "lower",
+        "--compile: wall time of the warm-up generate calls during which torch.compile produced code "
+        "(an upper bound on compiling; never part of the measured requests).",
+        "Compile time, in warm-up (s)",
+        group=TRANSFORMERS,
+    ),
+    MetricSpec(
+        "mean_batch_size",
+        "requests",
+        None,
+        "Mean number of requests per generate call (1 when serial, more with dynamic batching).",
+        "Mean batch size",
+        group=TRANSFORMERS,
+    ),
+    MetricSpec(
+        "target_forward_passes",
+        "passes",
+        None,
+        "Forward passes of the serving model over the measured requests, counted during generation.",
+        "Target forward passes",
+        group=TRANSFORMERS,
     ),
 )
 
