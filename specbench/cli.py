@@ -15,7 +15,7 @@ from specbench.benchmark import run_benchmark
 from specbench.config import RunConfig
 from specbench.errors import SpecbenchError
 from specbench.runner import event_loop
-from specbench.settings import ENV_VARS, ResolvedConfig, describe_value, resolve_config
+from specbench.settings import ENV_VARS, ResolvedConfig, describe_value, flatten, resolve_config
 
 app = typer.Typer(
     name="specbench",
@@ -136,22 +136,12 @@ def _print_sources(console: Console, resolved: ResolvedConfig) -> None:
     table.add_column("setting")
     table.add_column("value")
     table.add_column("from")
-    flat = _flatten(resolved.config.model_dump(mode="json"))
+    flat = flatten(resolved.config.model_dump(mode="json"))
     for key, value in flat.items():
         origin = resolved.sources.get(key, "default")
         style = "" if origin == "default" else "bold"
         table.add_row(key, describe_value(value), origin, style=style)
     console.print(table)
-
-
-def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    flat: dict[str, Any] = {}
-    for key, value in tree.items():
-        if isinstance(value, dict):
-            flat.update(_flatten(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
 
 
 @app.command(

@@ -140,12 +140,12 @@ def env_layer(environ: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str
     return values, sources
 
 
-def _flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     flat: dict[str, Any] = {}
     for key, value in tree.items():
         dotted = f"{prefix}{key}"
         if isinstance(value, Mapping):
-            flat.update(_flatten(value, dotted + "."))
+            flat.update(flatten(value, dotted + "."))
         else:
             flat[dotted] = value
     return flat
@@ -193,7 +193,7 @@ def resolve_config(
     if profile:
         path = find_profile(profile)
         profile_name = path.stem
-        for key, value in _flatten(load_profile(path)).items():
+        for key, value in flatten(load_profile(path)).items():
             merged[key] = value
             sources[key] = f"profile {profile_name}"
 
@@ -210,7 +210,7 @@ def resolve_config(
     except ValidationError as exc:
         raise ConfigError(_describe_error(exc, sources)) from None
 
-    for key in _flatten(config.model_dump(mode="json")):
+    for key in flatten(config.model_dump(mode="json")):
         sources.setdefault(key, "default")
     return ResolvedConfig(config=config, sources=sources, profile_name=profile_name)
 
@@ -218,4 +218,6 @@ def resolve_config(
 def describe_value(value: Any) -> str:
     if isinstance(value, float) and math.isinf(value):
         return "inf"
+    if value is None:
+        return "unset"
     return str(value)
