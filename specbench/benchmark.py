@@ -52,10 +52,10 @@ def check_model_dir(path: Path, flag: str) -> None:
 
 def resolve_models(config: RunConfig) -> tuple[RunConfig, list[str]]:
     """Check the model directories, or substitute the built-in tiny models when no --model is given."""
+    if config.draft_model is not None:
+        check_model_dir(config.draft_model, "--draft-model")
     if config.model is not None:
         check_model_dir(config.model, "--model")
-        if config.draft_model is not None:
-            check_model_dir(config.draft_model, "--draft-model")
         if config.tokenizer is not None and not config.tokenizer.is_dir():
             raise ConfigError(f"--tokenizer {config.tokenizer}: no such directory")
         return config, []
@@ -89,6 +89,7 @@ def inapplicable_settings(config: RunConfig, sources: Mapping[str, str]) -> list
 def stop_on_interrupt(stop: asyncio.Event, console: Console) -> Iterator[None]:
     """While measuring, Ctrl-C stops sending and lets the run save what it measured."""
     loop = asyncio.get_running_loop()
+    previous = signal.getsignal(signal.SIGINT)
 
     def on_interrupt() -> None:
         if not stop.is_set():
@@ -105,6 +106,7 @@ def stop_on_interrupt(stop: asyncio.Event, console: Console) -> Iterator[None]:
     finally:
         if installed:
             loop.remove_signal_handler(signal.SIGINT)
+            signal.signal(signal.SIGINT, previous)  # asyncio.Runner's own cancel-on-Ctrl-C handler
 
 
 async def measure(
@@ -205,7 +207,13 @@ async def run_benchmark(
     info = engine.describe()
 
     out_path = result_path(config)
-    kept = set_aside_previous(out_path)
+    try:
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        kept = set_aside_previous(out_path)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot write results to {out_path.parent}: {exc.strerror or exc}; pass another --output-dir"
+        ) from None
     if kept is not None:
         console.print(f"An earlier result at {out_path} was kept as {kept.name}")
     records_file = requests_path(out_path) if config.output.save_requests else None

@@ -73,6 +73,8 @@ class WorkloadConfig(_Section):
 
     @model_validator(mode="after")
     def _rate_mode_needs_finite_rate(self) -> WorkloadConfig:
+        if self.num_prompts == 0 and self.duration is None:
+            raise ValueError("--num-prompts 0 means rate mode, which needs --duration S (or give a count)")
         if self.num_requests is None and math.isinf(self.rate):
             raise ValueError(
                 "rate mode (--duration without --num-prompts) needs a finite --rate: use --rate R, "

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from specbench.config import EngineName, RunConfig
+from specbench.errors import ConfigError
 
 
 def default_result_name(config: RunConfig) -> str:
@@ -20,7 +21,10 @@ def default_result_name(config: RunConfig) -> str:
 
 
 def result_path(config: RunConfig) -> Path:
-    return config.output.path or config.output.dir / default_result_name(config)
+    path = config.output.path or config.output.dir / default_result_name(config)
+    if path.is_dir():
+        raise ConfigError(f"--output {path} is a directory: pass a file name, or use --output-dir {path}")
+    return path
 
 
 def requests_path(result: Path) -> Path:
@@ -70,8 +74,3 @@ def set_aside_previous(path: Path) -> Path | None:
 def _mtime_stamp(path: Path) -> str:
     mtime = dt.datetime.fromtimestamp(path.stat().st_mtime, tz=dt.UTC)
     return mtime.strftime("%Y%m%dT%H%M%SZ")
-
-
-def load_result(path: Path) -> dict[str, Any]:
-    with path.open(encoding="utf-8") as handle:
-        return json.load(handle)

@@ -71,7 +71,6 @@ ENV_VARS: dict[str, EnvVar] = {
 class ResolvedConfig:
     config: RunConfig
     sources: dict[str, str]  # dotted key -> "default" | "profile <name>" | "env VAR" | "flag --x"
-    profile_name: str | None
 
 
 def profile_dirs() -> list[Path]:
@@ -157,7 +156,10 @@ def _nest(flat: Mapping[str, Any]) -> dict[str, Any]:
         node = tree
         *parents, leaf = dotted.split(".")
         for part in parents:
-            node = node.setdefault(part, {})
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise ConfigError(f"{part} must be a section of settings, not {child!r}: fix the profile")
+            node = child
         node[leaf] = value
     return tree
 
@@ -189,7 +191,6 @@ def resolve_config(
     merged: dict[str, Any] = {}
     sources: dict[str, str] = {}
 
-    profile_name = None
     if profile:
         path = find_profile(profile)
         profile_name = path.stem
@@ -212,7 +213,7 @@ def resolve_config(
 
     for key in flatten(config.model_dump(mode="json")):
         sources.setdefault(key, "default")
-    return ResolvedConfig(config=config, sources=sources, profile_name=profile_name)
+    return ResolvedConfig(config=config, sources=sources)
 
 
 def describe_value(value: Any) -> str:

@@ -16,7 +16,7 @@ import gc
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 from specbench.engines.base import Completion, Engine, EngineRequest, TokenChunk
@@ -66,7 +66,6 @@ class RunOutcome:
     interrupted: bool
     started_at_unix: float
     not_sent: int = 0
-    warnings: list[str] = field(default_factory=list)
 
 
 def _timer_pad_s(loop: asyncio.AbstractEventLoop) -> float:
@@ -256,7 +255,9 @@ class _Session:
                     counts.append(event.num_tokens)
                 else:
                     completion = event
-            record.end_s = self.clock() - start
+            # As in vLLM's `bench serve`, a request ends when its last token arrives, not when the
+            # engine's stream finishes its own bookkeeping.
+            record.end_s = times[-1] if times else self.clock() - start
             if completion is None:
                 raise RuntimeError("the engine's stream ended without a completion")
             record.prompt_tokens = completion.prompt_tokens

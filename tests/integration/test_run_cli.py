@@ -120,6 +120,12 @@ def test_dry_run_prints_sources_and_runs_nothing(tmp_path: Path, capsys, monkeyp
         (["--method", "beam-search"], "method"),
         (["--model", "/no/such/dir"], "no such directory"),
         (["--method", "speculative", "--model", "."], "needs a draft model"),
+        (["--num-prompts", "0"], "needs --duration"),
+        (["--engine", "echo", "--output", "."], "is a directory"),
+        (
+            ["--engine", "echo", "--draft-model", "/no/such/draft"],
+            "--draft-model /no/such/draft: no such directory",
+        ),
     ],
 )
 def test_bad_input_exits_2_with_one_line(args, message, tmp_path: Path, capsys, monkeypatch):

@@ -134,6 +134,13 @@ def test_bad_environment_value_names_the_variable():
         resolve(environ={"AUTO_RATE": "fast"})
 
 
+def test_a_profile_section_that_is_not_a_mapping_is_one_line(tmp_path: Path):
+    path = tmp_path / "flat.yaml"
+    path.write_text("vllm: 1\n")
+    with pytest.raises(ConfigError, match="vllm must be a section"):
+        resolve(profile=str(path), flags={"vllm.max_num_seqs": 4})
+
+
 def test_rate_mode_needs_a_finite_rate():
     with pytest.raises(ConfigError, match="needs a finite --rate"):
         resolve(flags={"workload.num_prompts": 0, "workload.duration": 10.0})
