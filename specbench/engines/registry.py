@@ -15,7 +15,7 @@ def _transformers(config: RunConfig) -> Engine:
         from specbench.engines.transformers.engine import TransformersEngine
     except ImportError as exc:
         raise EngineStartError(
-            f"the Transformers engine needs torch and transformers ({exc.name} is missing): "
+            f"the Transformers engine needs torch and transformers ({exc.name or exc} is missing): "
             'pip install "specbench[transformers]"'
         ) from None
     return TransformersEngine(config)

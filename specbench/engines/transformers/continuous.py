@@ -75,9 +75,12 @@ class ContinuousServer:
 
     def start(self) -> None:
         """Capture CUDA graphs (where available) and start the manager's thread."""
-        if hasattr(self._manager, "warmup"):
-            self._manager.warmup()
-        self._manager.start()
+        try:
+            if hasattr(self._manager, "warmup"):
+                self._manager.warmup()
+            self._manager.start()
+        except RuntimeError as exc:
+            raise EngineStartError(f"Transformers continuous batching failed to start: {exc}") from exc
 
     def notes(self) -> list[str]:
         if self.exact_timestamps:

@@ -124,8 +124,7 @@ def build_setup(
             "drafted and accepted tokens cannot be counted: use --engine vllm for speculative runs"
         )
     if kind.draft_model:
-        if assistant is None:
-            raise ConfigError("speculative decoding needs --draft-model DIR")
+        assert assistant is not None  # TransformersEngine._load refuses a missing draft model first
         configure_assistant(assistant, config)
         kwargs["assistant_model"] = assistant
     if kind.prompt_lookup:

@@ -46,7 +46,6 @@ class _Loaded:
     setup: DecodingSetup
     device: torch.device
     dtype: torch.dtype
-    model_path: Path
     load_time_s: float
     vocab_size: int
 
@@ -59,6 +58,8 @@ class TransformersEngine:
         self._config = config
         self._kind: DecodingKind = decoding_kind(config)
         check_supported(config, self._kind)
+        # draft-ar measures the draft model alone, so it is the one that serves.
+        self._serving = config.draft_model if self._kind.generator_is_draft else config.model
         self._counters = EngineCounters(speculative=self._kind.assisted, compile=config.transformers.compile)
         self._loaded: _Loaded | None = None
         self._worker: GenerationWorker | None = None
@@ -75,7 +76,9 @@ class TransformersEngine:
         if batching == "continuous":
             from specbench.engines.transformers.continuous import ContinuousServer
 
-            server = ContinuousServer(
+            # Building the paged KV cache allocates it: not on the event loop either.
+            server = await asyncio.to_thread(
+                ContinuousServer,
                 self._loaded.setup.model,
                 self._config.transformers.max_batch_size,
                 self._config.transformers.compile,
@@ -112,7 +115,7 @@ class TransformersEngine:
         )
 
         config = self._config
-        serving_path = config.draft_model if self._kind.generator_is_draft else config.model
+        serving_path = self._serving
         if serving_path is None:
             raise EngineStartError("no model directory given: pass --model DIR")
         device = resolve_device(config.device)
@@ -146,7 +149,6 @@ class TransformersEngine:
             setup=setup,
             device=device,
             dtype=dtype,
-            model_path=Path(serving_path),
             load_time_s=load_time,
             vocab_size=int(model.get_input_embeddings().num_embeddings),
         )
@@ -216,7 +218,6 @@ class TransformersEngine:
 
         config, kind, loaded = self._config, self._kind, self._loaded
         tf = config.transformers
-        serving = config.draft_model if kind.generator_is_draft else config.model
         settings: dict[str, Any] = {
             "batching": tf.batching,
             "compile": tf.compile,
@@ -247,7 +248,7 @@ class TransformersEngine:
         return EngineInfo(
             name="transformers",
             version=transformers.__version__,
-            model=str(serving),
+            model=str(self._serving),
             method=config.method.value,
             settings=settings,
             notes=self._notes(),
@@ -315,9 +316,10 @@ def _check_request(request: EngineRequest, vocab_size: int) -> None:
         raise ValueError(f"request {request.request_id} has an empty prompt")
     if request.max_tokens < 1:
         raise ValueError(f"request {request.request_id} asks for {request.max_tokens} output tokens")
-    highest = max(request.prompt_token_ids)
-    if highest >= vocab_size or min(request.prompt_token_ids) < 0:
+    lowest, highest = min(request.prompt_token_ids), max(request.prompt_token_ids)
+    if highest >= vocab_size or lowest < 0:
+        bad = highest if highest >= vocab_size else lowest
         raise ValueError(
-            f"request {request.request_id} has token id {highest} outside the model's vocabulary "
+            f"request {request.request_id} has token id {bad} outside the model's vocabulary "
             f"({vocab_size}): the prompts were tokenized for another model"
         )

@@ -26,7 +26,6 @@ _DTYPES: dict[str, torch.dtype] = {
 @dataclass(slots=True)
 class LoadedModel:
     model: PreTrainedModel
-    path: Path
     load_time_s: float
 
 
@@ -34,7 +33,10 @@ def resolve_device(requested: str) -> torch.device:
     """auto → CUDA when available, else CPU; an explicit cuda without a GPU is refused."""
     if requested == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(requested)
+    try:
+        device = torch.device(requested)
+    except RuntimeError:
+        raise EngineStartError(f"unknown device {requested!r}: use auto, cuda, cuda:N or cpu") from None
     if device.type == "cuda" and not torch.cuda.is_available():
         raise EngineStartError("--device cuda was requested but torch sees no CUDA GPU: use --device cpu")
     if device.type not in ("cuda", "cpu"):
@@ -87,12 +89,12 @@ def load_causal_lm(
             model = AutoModelForCausalLM.from_pretrained(
                 path, dtype=dtype, device_map=str(device), trust_remote_code=trust_remote_code, **extra
             )
-    except (ValueError, OSError, KeyError, ImportError) as exc:
+    except (ValueError, OSError, KeyError, ImportError, RuntimeError) as exc:  # RuntimeError: CUDA OOM
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         hint = "" if dummy_weights else " (for a directory with only config.json, add --dummy-weights)"
         raise EngineStartError(f"cannot load {role} {path} as a causal LM: {reason}{hint}") from exc
     model.eval()
-    return LoadedModel(model=model, path=path, load_time_s=time.perf_counter() - started)
+    return LoadedModel(model=model, load_time_s=time.perf_counter() - started)
 
 
 def load_tokenizer(path: Path, trust_remote_code: bool = False) -> PreTrainedTokenizerBase | None:

@@ -14,6 +14,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from specbench.engines.spec_stats import spec_stats
+
 if TYPE_CHECKING:
     from transformers import PreTrainedModel
 
@@ -60,19 +62,9 @@ class SpeculationTotals:
                 self.accepted_per_position[position] += 1
 
     def as_stats(self) -> dict[str, Any]:
-        drafts = self.num_drafts
-        return {
-            "spec_num_drafts": drafts,
-            "spec_num_draft_tokens": self.num_draft_tokens,
-            "spec_num_accepted_tokens": self.num_accepted_tokens,
-            "spec_acceptance_rate": (
-                self.num_accepted_tokens / self.num_draft_tokens if self.num_draft_tokens else None
-            ),
-            "spec_mean_acceptance_length": 1 + self.num_accepted_tokens / drafts if drafts else None,
-            # vLLM divides each position's acceptances by the number of drafts, so with a varying
-            # draft length (heuristic schedule, prompt lookup) later positions read low by design.
-            "spec_acceptance_per_position": [n / drafts for n in self.accepted_per_position if drafts],
-        }
+        return spec_stats(
+            self.num_drafts, self.num_draft_tokens, self.num_accepted_tokens, self.accepted_per_position
+        )
 
 
 def _wrap_candidate_generator(generator: Any, counts: DraftCounts) -> Any:

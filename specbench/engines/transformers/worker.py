@@ -92,11 +92,13 @@ class GenerationWorker:
         prompts = [c.request.prompt_token_ids for c in channels]
         input_ids, attention_mask = left_pad(prompts, setup.pad_token_id, setup.device)
         max_new = max(c.request.max_tokens for c in channels)
-        streamer = TimestampStreamer(
-            channels,
-            finish_rows=not setup.kind.assisted,
-            should_stop=lambda: self._stopping.is_set() or all(c.abandoned for c in channels),
-        )
+
+        def should_stop() -> bool:
+            # Rows that already finished need nothing more: stop once every other row is abandoned.
+            unfinished = [c for c in channels if not c.finished]
+            return self._stopping.is_set() or (bool(unfinished) and all(c.abandoned for c in unfinished))
+
+        streamer = TimestampStreamer(channels, finish_rows=not setup.kind.assisted, should_stop=should_stop)
         compiled_before = _compile_events() if setup.compile else 0
         counting = counting_drafts(setup.model) if setup.kind.assisted else nullcontext(None)
         started = time.perf_counter()

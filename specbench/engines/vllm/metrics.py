@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from specbench.engines.spec_stats import spec_stats
+
 KV_CACHE_USAGE = "vllm:kv_cache_usage_perc"
 _SPEC_PREFIX = "vllm:spec_decode_"
 _ACCEPTED_PER_POS = "vllm:spec_decode_num_accepted_tokens_per_pos"
@@ -105,16 +107,7 @@ def _spec_stats(before: MetricsSnapshot, after: MetricsSnapshot) -> dict[str, An
     per_pos_after = after.vectors.get(_ACCEPTED_PER_POS, [])
     per_pos_before = before.vectors.get(_ACCEPTED_PER_POS, [])
     per_pos = [n - (per_pos_before[i] if i < len(per_pos_before) else 0) for i, n in enumerate(per_pos_after)]
-    mean_accepted = _ratio(accepted, drafts)
-    return {
-        "spec_num_drafts": drafts,
-        "spec_num_draft_tokens": draft_tokens,
-        "spec_num_accepted_tokens": accepted,
-        "spec_acceptance_rate": _ratio(accepted, draft_tokens),
-        # vLLM's definition: the bonus token the target always adds, plus the accepted drafts.
-        "spec_mean_acceptance_length": 1 + mean_accepted if mean_accepted is not None else None,
-        "spec_acceptance_per_position": [n / drafts for n in per_pos] if drafts else [],
-    }
+    return spec_stats(drafts, draft_tokens, accepted, per_pos)
 
 
 class PeakGaugeSampler:
