@@ -7,6 +7,7 @@ environment variables all feed this model (see settings.py for how they are laye
 from __future__ import annotations
 
 import math
+import re
 from enum import StrEnum
 from pathlib import Path
 from typing import Literal
@@ -176,7 +177,7 @@ class RunConfig(_Section):
     draft_model: Path | None = Field(None, description="Draft model directory (speculative, draft-ar).")
     tokenizer: Path | None = Field(None, description="Tokenizer directory; unset = the model's.")
     dtype: str = Field("auto", description="auto, bfloat16, float16, float32.")
-    device: str = Field("auto", description="auto (CUDA when available), cuda, cpu.")
+    device: str = Field("auto", description="auto (CUDA when available), cuda, cuda:N, cpu.")
     dummy_weights: bool = Field(
         False, description="Random weights from config.json alone: real speed, meaningless text."
     )
@@ -200,6 +201,13 @@ class RunConfig(_Section):
         if any(not 0 < p < 100 for p in value):
             raise ValueError("percentiles must lie strictly between 0 and 100")
         return sorted(set(value))
+
+    @field_validator("device")
+    @classmethod
+    def _known_device(cls, value: str) -> str:
+        if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", value):
+            raise ValueError("use auto, cpu, cuda or cuda:N")
+        return value
 
     @field_validator("dtype")
     @classmethod

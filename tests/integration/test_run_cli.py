@@ -121,6 +121,7 @@ def test_dry_run_prints_sources_and_runs_nothing(tmp_path: Path, capsys, monkeyp
         (["--model", "/no/such/dir"], "no such directory"),
         (["--method", "speculative", "--model", "."], "needs a draft model"),
         (["--num-prompts", "0"], "needs --duration"),
+        (["--device", "gpu"], "use auto, cpu, cuda or cuda:N"),
         (["--engine", "echo", "--output", "."], "is a directory"),
         (
             ["--engine", "echo", "--draft-model", "/no/such/draft"],
