@@ -9,6 +9,7 @@ from specbench.config import SloConfig
 from specbench.metrics.registry import METRICS, distribution_key, metric_keys
 from specbench.metrics.stats import check_percentiles, summarise
 from specbench.records import RequestRecord
+from specbench.speculative import spec_stats
 
 MetricValue = float | int | list | None
 Records = Sequence[RequestRecord]
@@ -90,13 +91,7 @@ def speculative_metrics(done: Sequence[RequestRecord]) -> dict[str, MetricValue]
     passes = [r.target_forward_passes for r in drafting if (r.drafted_tokens or 0) > 0]
     # Each target pass of a drafting request stands for one draft; unknown if any request lacks the count.
     drafts = None if any(p is None for p in passes) else sum(p for p in passes if p is not None)
-    return {
-        "spec_num_drafts": drafts,
-        "spec_num_draft_tokens": drafted,
-        "spec_num_accepted_tokens": accepted,
-        "spec_acceptance_rate": accepted / drafted if drafted else None,
-        "spec_mean_acceptance_length": 1 + accepted / drafts if drafts else None,
-    }
+    return spec_stats(drafts, drafted, accepted)
 
 
 def meets_slo(record: RequestRecord, slo: SloConfig) -> bool:

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from specbench.engines.spec_stats import spec_stats
+from specbench.speculative import spec_stats
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel

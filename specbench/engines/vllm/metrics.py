@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from specbench.engines.spec_stats import spec_stats
+from specbench.speculative import spec_stats
 
 KV_CACHE_USAGE = "vllm:kv_cache_usage_perc"
 _SPEC_PREFIX = "vllm:spec_decode_"

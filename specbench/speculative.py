@@ -7,17 +7,26 @@ from typing import Any
 
 
 def spec_stats(
-    drafts: int, draft_tokens: int, accepted: int, accepted_per_position: Sequence[int]
+    drafts: int | None,
+    draft_tokens: int,
+    accepted: int,
+    accepted_per_position: Sequence[int] | None = None,
 ) -> dict[str, Any]:
-    """Flat stats from run-wide counts: a draft is one proposal of at least one token."""
-    return {
+    """Flat stats from run-wide counts: a draft is one proposal of at least one token.
+
+    Engines call this with their counters, metrics with sums over per-request records (which know no
+    per-position counts, and no draft count when an engine did not report forward passes: None).
+    """
+    stats: dict[str, Any] = {
         "spec_num_drafts": drafts,
         "spec_num_draft_tokens": draft_tokens,
         "spec_num_accepted_tokens": accepted,
         "spec_acceptance_rate": accepted / draft_tokens if draft_tokens else None,
         # vLLM's definition: the bonus token the target always adds, plus the accepted drafts.
         "spec_mean_acceptance_length": 1 + accepted / drafts if drafts else None,
+    }
+    if accepted_per_position is not None:
         # Each position's acceptances over all drafts, so with a varying draft length (heuristic
         # schedule, prompt lookup) later positions read low by design.
-        "spec_acceptance_per_position": [n / drafts for n in accepted_per_position] if drafts else [],
-    }
+        stats["spec_acceptance_per_position"] = [n / drafts for n in accepted_per_position] if drafts else []
+    return stats
