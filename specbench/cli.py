@@ -232,9 +232,8 @@ def run(
         return
     output = event_loop.run(run_benchmark(resolved.config, console=console, sources=resolved.sources))
     if output.result["status"] == "interrupted":
-        raise typer.Exit(
-            130
-        )  # what was measured is saved; the exit code still tells scripts it was cut short
+        # What was measured is saved; the exit code still tells scripts the run was cut short.
+        raise typer.Exit(130)
 
 
 @app.callback(invoke_without_command=True)

@@ -9,20 +9,14 @@ from rich.console import Console
 from rich.table import Table
 
 from specbench.engines.base import EngineInfo
-
-
-def _fmt(value: Any) -> str:
-    if isinstance(value, float) and value == float("inf"):
-        return "inf"
-    return "—" if value is None else str(value)
+from specbench.settings import describe_value
 
 
 def describe_workload(summary: Mapping[str, Any]) -> str:
     """One line, e.g. '16 requests · poisson 8.0 req/s · 32 in / 16 out tokens (random) · 2 warm-up'."""
+    size = f"{describe_value(summary.get('num_requests'))} requests"
     if summary.get("mode") == "rate":
-        size = f"{_fmt(summary.get('num_requests'))} requests over {_fmt(summary.get('send_window_s'))} s"
-    else:
-        size = f"{_fmt(summary.get('num_requests'))} requests"
+        size += f" over {describe_value(summary.get('send_window_s'))} s"
     rate = summary.get("request_rate")
     if rate in ("inf", float("inf")):
         arrivals = "all at once"
@@ -53,7 +47,7 @@ def render_header(
     if engine.version:
         table.add_row(f"{engine.name} version", engine.version)
     for key, value in engine.settings.items():
-        table.add_row(key, _fmt(value))
+        table.add_row(key, describe_value(value))
     table.add_row("workload", describe_workload(workload))
     console.print(table)
     for note in [*engine.notes, *notes]:
