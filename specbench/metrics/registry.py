@@ -218,7 +218,7 @@ METRICS: tuple[MetricSpec, ...] = (
         "peak_kv_cache_usage",
         "fraction",
         None,
-        "Highest sampled fraction of vLLM's KV cache in use.",
+        "Highest fraction of vLLM's KV cache in use at any engine step.",
         "Peak KV-cache usage (%)",
         group=ENGINE,
     ),

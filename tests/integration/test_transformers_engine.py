@@ -133,6 +133,40 @@ def test_serial_target_ar_streams_every_token_with_exact_counts(tiny_models: Tin
     assert run.stats["target_forward_passes"] == 9 + 5
 
 
+@pytest.fixture(scope="module")
+def eos_first_model(tiny_models: TinyModels, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the tiny target whose EOS token is the very token greedy decoding picks first."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_models.target)
+    with torch.inference_mode():
+        first = int(model(torch.tensor([prompt(3)])).logits[0, -1].argmax())
+    copy = tmp_path_factory.mktemp("eos-first") / "model"
+    shutil.copytree(tiny_models.target, copy)
+    for name in ("config.json", "generation_config.json"):
+        path = copy / name
+        if path.is_file():
+            settings = json.loads(path.read_text(encoding="utf-8"))
+            settings["eos_token_id"] = first
+            path.write_text(json.dumps(settings), encoding="utf-8")
+    return copy
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [{}, {"transformers": {"batching": "dynamic"}}, {"method": "prompt-lookup"}],
+    ids=["serial", "dynamic", "prompt-lookup"],
+)
+def test_eos_is_ignored_so_every_request_runs_to_its_max_tokens(
+    eos_first_model: Path, overrides: dict[str, Any]
+) -> None:
+    requests = [EngineRequest(3, prompt(3), 12), EngineRequest(4, prompt(4), 7)]
+    run = serve(RunConfig(model=eos_first_model, device="cpu", **overrides), requests)
+    for served, request in zip(run.served, requests, strict=True):
+        check_stream(served, request)
+
+
 def test_serial_queueing_shows_in_the_second_requests_ttft(tiny_models: TinyModels) -> None:
     requests = [EngineRequest(1, prompt(1), 12), EngineRequest(2, prompt(2), 12)]
     first, second = serve(config_for(tiny_models), requests).served

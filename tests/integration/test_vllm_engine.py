@@ -123,8 +123,7 @@ async def _drive(engine: VllmEngine, warmup: list[EngineRequest], requests: list
 
 
 def run_engine(config: RunConfig, warmup: list[EngineRequest], requests: list[EngineRequest]) -> EngineRun:
-    # A short sampling interval so the peak KV-cache usage is seen even in a sub-second run.
-    return asyncio.run(_drive(VllmEngine(config, kv_sample_interval_s=0.01), warmup, requests))
+    return asyncio.run(_drive(VllmEngine(config), warmup, requests))
 
 
 @pytest.fixture(scope="module")
@@ -213,6 +212,29 @@ def test_stats_report_kv_cache_peak_queue_time_and_preemptions(ar_run: EngineRun
     assert 0 < ar_run.stats["peak_kv_cache_usage"] <= 1
     assert ar_run.stats["mean_queue_time_ms"] >= 0
     assert ar_run.stats["num_preemptions"] == 0  # 1 GiB of KV cache is far more than this run needs
+
+
+@pytest.mark.vllm
+@pytest.mark.slow
+def test_peak_kv_cache_usage_is_read_every_step_not_sampled(ar_run: EngineRun) -> None:
+    # The run lasts well under a second. When the shortest request makes its last token, all of them
+    # (sent together) hold their prompt and at least that many tokens: the peak cannot be lower.
+    shortest = min(s.request.max_tokens for s in ar_run.streams)
+    held = sum(len(s.request.prompt_token_ids) + shortest - 1 for s in ar_run.streams)
+    assert ar_run.stats["peak_kv_cache_usage"] >= held / ar_run.info.settings["kv_cache_tokens"]
+
+
+@pytest.mark.vllm
+@pytest.mark.slow
+def test_vllm_reads_the_environment_afresh_after_shutdown(
+    ar_run: EngineRun, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # While it runs, the engine has vLLM cache its environment settings; a later engine must not
+    # inherit that run's values.
+    from vllm import envs
+
+    monkeypatch.setenv("VLLM_LOGGING_LEVEL", "ERROR")
+    assert envs.VLLM_LOGGING_LEVEL == "ERROR"
 
 
 @pytest.mark.vllm

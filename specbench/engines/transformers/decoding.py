@@ -80,7 +80,7 @@ class DecodingSetup:
 
     def call_kwargs(self, max_prompt_len: int, max_new_tokens: int) -> dict[str, Any]:
         """Per-call arguments: exact output length (EOS ignored) and, compiled, the cache bucket."""
-        call = dict(self.kwargs, max_new_tokens=max_new_tokens, min_new_tokens=max_new_tokens)
+        call = dict(self.kwargs, max_new_tokens=max_new_tokens)
         if self.compile and self.supports_max_cache_len:
             call["max_cache_len"] = cache_bucket(max_prompt_len + max_new_tokens)
         return call
@@ -117,7 +117,14 @@ def build_setup(
 ) -> DecodingSetup:
     from transformers import CompileConfig, GenerationConfig
 
-    kwargs: dict[str, Any] = {"do_sample": False, "num_beams": 1, "pad_token_id": pad_token_id}
+    # No EOS token at all, rather than min_new_tokens: every row runs to its max_tokens either way, and
+    # generate() then skips the EOS logits processor and stopping check it would run every step.
+    kwargs: dict[str, Any] = {
+        "do_sample": False,
+        "num_beams": 1,
+        "pad_token_id": pad_token_id,
+        "eos_token_id": None,
+    }
     if kind.assisted and not hasattr(model, "_get_candidate_generator"):
         raise EngineStartError(
             f"this Transformers version ({transformers_version()}) has no _get_candidate_generator, so "

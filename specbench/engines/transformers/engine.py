@@ -257,7 +257,10 @@ class TransformersEngine:
     def _notes(self) -> list[str]:
         config, kind = self._config, self._kind
         tf = config.transformers
-        notes = ["greedy decoding, EOS ignored: min_new_tokens = max_new_tokens = the request's max_tokens"]
+        notes = [
+            "greedy decoding, EOS ignored: generate() gets no EOS token and max_new_tokens = the request's "
+            "max_tokens"
+        ]
         if tf.batching == "continuous":
             notes.extend(self._scheduler_notes)
         else:

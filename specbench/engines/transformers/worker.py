@@ -103,7 +103,9 @@ class GenerationWorker:
         counting = counting_drafts(setup.model) if setup.kind.assisted else nullcontext(None)
         started = time.perf_counter()
         abandoned = False
-        with counting as drafts:
+        # inference_mode rather than generate()'s own no_grad: no autograd bookkeeping on any tensor,
+        # which eager decoding pays per kernel launch (7-24 % of batch-1 speed on the GPU hosts tried).
+        with counting as drafts, torch.inference_mode():
             try:
                 setup.model.generate(
                     input_ids=input_ids,

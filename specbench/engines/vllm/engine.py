@@ -17,7 +17,7 @@ from specbench.config import RunConfig
 from specbench.engines.base import Completion, EngineInfo, EngineRequest, StreamEvent, TokenChunk
 from specbench.engines.vllm.args import EnginePlan, detect_platform, plan_engine, served_model
 from specbench.engines.vllm.console import ConsoleTail
-from specbench.engines.vllm.metrics import KV_CACHE_USAGE, MetricsSnapshot, PeakGaugeSampler, run_stats
+from specbench.engines.vllm.metrics import KvCachePeak, MetricsSnapshot, run_stats
 from specbench.engines.vllm.processes import EngineProcesses
 from specbench.engines.vllm.startup import NOT_INSTALLED, start_error
 from specbench.errors import EngineStartError, SpecbenchError
@@ -35,15 +35,15 @@ class _Running:
 class VllmEngine:
     """Streams requests through vLLM's AsyncLLM; reports vLLM's own counters for the measured part."""
 
-    def __init__(self, config: RunConfig, *, kv_sample_interval_s: float = 0.2) -> None:
+    def __init__(self, config: RunConfig) -> None:
         self._config = config
         self._plan: EnginePlan | None = None
         self._running: _Running | None = None
         self._resolved: dict[str, Any] = {}
         self._request_seq = itertools.count()
-        self._in_flight = 0
         self._baseline = MetricsSnapshot()
-        self._kv_peak = PeakGaugeSampler(KV_CACHE_USAGE, kv_sample_interval_s, lambda: self._in_flight > 0)
+        self._kv_peak = KvCachePeak()
+        self._undo_env_cache: Callable[[], None] | None = None
         self._processes = EngineProcesses()
         self._saved_env: dict[str, str | None] = {}
 
@@ -60,9 +60,13 @@ class VllmEngine:
             # Loading takes tens of seconds; a worker thread keeps this event loop (progress display) alive.
             # The API server's usage context gives the batch-size defaults of `vllm serve`.
             args = engine_args(**plan.engine_kwargs)
+            # Only where vLLM keeps stats anyway: a custom logger would switch them on.
+            loggers = [self._kv_peak.logger_factory()] if self._stats_enabled else []
             # No local here may hold the AsyncLLM: vLLM's first import (in _import_vllm) leaves an import
             # frame alive whose caller chain reaches this frame, so its locals would outlive shutdown().
-            self._running = await asyncio.to_thread(_launch, async_llm, args, serving, plan.detokenize)
+            self._running = await asyncio.to_thread(
+                _launch, async_llm, args, serving, loggers, plan.detokenize
+            )
         except Exception as exc:
             self._processes.stop()
             self._restore_env()
@@ -71,8 +75,7 @@ class VllmEngine:
             console.stop()
         self._processes.after_start()
         self._resolved = _resolved_settings(self._running.llm.vllm_config)
-        if self._stats_enabled:
-            self._kv_peak.start()
+        self._undo_env_cache = _cache_vllm_env()
 
     async def generate(self, request: EngineRequest) -> AsyncIterator[StreamEvent]:
         running = self._started()
@@ -84,19 +87,15 @@ class VllmEngine:
         request_id = f"{request.request_id}-{next(self._request_seq)}"
         output_tokens = 0
         last: Any = None
-        self._in_flight += 1
-        try:
-            # aclosing: a consumer that stops early closes vLLM's stream, which aborts the request.
-            async with aclosing(running.llm.generate(prompt, params, request_id)) as stream:
-                async for output in stream:
-                    now = time.perf_counter()
-                    new_tokens = len(output.outputs[0].token_ids)
-                    last = output
-                    if new_tokens:
-                        output_tokens += new_tokens
-                        yield TokenChunk(now, new_tokens)
-        finally:
-            self._in_flight -= 1
+        # aclosing: a consumer that stops early closes vLLM's stream, which aborts the request.
+        async with aclosing(running.llm.generate(prompt, params, request_id)) as stream:
+            async for output in stream:
+                now = time.perf_counter()
+                new_tokens = len(output.outputs[0].token_ids)
+                last = output
+                if new_tokens:
+                    output_tokens += new_tokens
+                    yield TokenChunk(now, new_tokens)
         if last is None:
             raise RuntimeError(f"vLLM returned no output for request {request.request_id}")
         prompt_ids = last.prompt_token_ids
@@ -134,7 +133,6 @@ class VllmEngine:
             self._kv_peak.reset()
 
     async def shutdown(self) -> None:
-        await self._kv_peak.stop()
         running, self._running = self._running, None
         if running is not None:
             # Blocking this loop on purpose: were it free, vLLM's output handler would wake up to a dead
@@ -145,6 +143,9 @@ class VllmEngine:
             # traceback because the modules it needs are already gone.
             gc.collect()
         self._processes.stop()
+        if self._undo_env_cache is not None:
+            self._undo_env_cache()
+            self._undo_env_cache = None
         self._restore_env()
 
     @property
@@ -192,9 +193,28 @@ def _vllm_version() -> str | None:
     return str(vllm.__version__)
 
 
-def _launch(async_llm: Any, args: Any, usage_context: Any, detokenize: bool) -> _Running:
-    llm = async_llm.from_engine_args(args, usage_context=usage_context)
+def _launch(
+    async_llm: Any, args: Any, usage_context: Any, stat_loggers: list[type], detokenize: bool
+) -> _Running:
+    llm = async_llm.from_engine_args(args, usage_context=usage_context, stat_loggers=stat_loggers or None)
     return _Running(llm, _sampling_params_factory(detokenize), _renderer(llm))
+
+
+def _cache_vllm_env() -> Callable[[], None] | None:
+    """Freeze vLLM's view of the environment while the engine runs; returns the undo, if any.
+
+    Until told otherwise vLLM re-reads os.environ on every access to one of its settings, some of
+    them once per generated token in the front end. vLLM caches them itself once its engine process
+    is up; this does the same for the front end. Undone at shutdown, so a later engine in this process
+    sees the environment as it is then.
+    """
+    from vllm import envs
+
+    enable, disable = getattr(envs, "enable_envs_cache", None), getattr(envs, "disable_envs_cache", None)
+    if enable is None or disable is None or hasattr(envs.__getattr__, "cache_clear"):
+        return None  # an older vLLM, or someone in this process cached it already: leave it be
+    enable()
+    return disable
 
 
 def _sampling_params_factory(detokenize: bool) -> Callable[..., Any]:

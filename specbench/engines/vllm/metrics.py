@@ -1,20 +1,18 @@
-"""Engine-side figures from vLLM's in-process Prometheus metrics.
+"""Engine-side figures from vLLM's in-process Prometheus metrics and its stat-logger hook.
 
 vLLM's front end records counters for everything its engine process reports, so reading them is the
 one view that works across the process boundary. Counters only grow: a run's figures are the difference
-between a snapshot after warm-up and one at the end.
+between a snapshot after warm-up and one at the end. A peak is no counter: it comes from a stat logger
+that vLLM calls with every step's scheduler stats.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from specbench.speculative import spec_stats
 
-KV_CACHE_USAGE = "vllm:kv_cache_usage_perc"
 _SPEC_PREFIX = "vllm:spec_decode_"
 _ACCEPTED_PER_POS = "vllm:spec_decode_num_accepted_tokens_per_pos"
 # Request-phase histograms reported as their mean in milliseconds, keyed by vLLM's own names.
@@ -33,16 +31,14 @@ class MetricsSnapshot:
     counters: dict[str, int] = field(default_factory=dict)
     vectors: dict[str, list[int]] = field(default_factory=dict)
     histograms: dict[str, tuple[int, float]] = field(default_factory=dict)  # name -> (count, sum)
-    gauges: dict[str, float] = field(default_factory=dict)  # max over label sets
 
     @classmethod
     def capture(cls) -> MetricsSnapshot:
-        from vllm.v1.metrics.reader import Counter, Gauge, Histogram, Vector, get_metrics_snapshot
+        from vllm.v1.metrics.reader import Counter, Histogram, Vector, get_metrics_snapshot
 
         counters: dict[str, int] = {}
         vectors: dict[str, list[int]] = {}
         histograms: dict[str, tuple[int, float]] = {}
-        gauges: dict[str, float] = {}
         for metric in get_metrics_snapshot():
             name = metric.name
             if isinstance(metric, Counter):
@@ -52,9 +48,7 @@ class MetricsSnapshot:
             elif isinstance(metric, Histogram):
                 count, total = histograms.get(name, (0, 0.0))
                 histograms[name] = (count + metric.count, total + metric.sum)
-            elif isinstance(metric, Gauge):
-                gauges[name] = max(gauges.get(name, metric.value), metric.value)
-        return cls(counters, vectors, histograms, gauges)
+        return cls(counters, vectors, histograms)
 
 
 def _add(a: list[int], b: list[int]) -> list[int]:
@@ -110,41 +104,44 @@ def _spec_stats(before: MetricsSnapshot, after: MetricsSnapshot) -> dict[str, An
     return spec_stats(drafts, draft_tokens, accepted, per_pos)
 
 
-class PeakGaugeSampler:
-    """Tracks the highest value a vLLM gauge reaches, sampling it in a background task while busy."""
+class KvCachePeak:
+    """The highest KV-cache usage any engine step reported since the last reset.
 
-    def __init__(self, name: str, interval_s: float, busy: Callable[[], bool]) -> None:
-        self._name = name
-        self._interval_s = interval_s
-        self._busy = busy
-        self._peak: float | None = None
-        self._task: asyncio.Task[None] | None = None
+    Exact rather than sampled: vLLM hands every step's scheduler stats to its stat loggers, and
+    `logger_factory()` gives it one more logger that keeps only this maximum (no registry scans).
+    """
 
-    @property
-    def peak(self) -> float | None:
-        return self._peak
+    def __init__(self) -> None:
+        self.peak: float | None = None
+
+    def observe(self, usage: float) -> None:
+        if self.peak is None or usage > self.peak:
+            self.peak = usage
 
     def reset(self) -> None:
-        self._peak = None
+        self.peak = None
 
-    def sample(self) -> None:
-        value = MetricsSnapshot.capture().gauges.get(self._name)
-        if value is not None and (self._peak is None or value > self._peak):
-            self._peak = value
+    def logger_factory(self) -> type:
+        """A vLLM stat-logger class (built per engine by vLLM) that reports into this object."""
+        from vllm.v1.metrics.loggers import StatLoggerBase
 
-    def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name=f"sample {self._name}")
+        peak = self
 
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+        class KvCachePeakLogger(StatLoggerBase):
+            def __init__(self, vllm_config: Any, engine_index: int = 0) -> None:
+                pass
 
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self._interval_s)
-            # Reading every metric costs about a millisecond: skip it while the engine is idle.
-            if self._busy():
-                self.sample()
+            def record(
+                self,
+                scheduler_stats: Any,
+                iteration_stats: Any,
+                mm_cache_stats: Any = None,
+                engine_idx: int = 0,
+            ) -> None:
+                if scheduler_stats is not None:
+                    peak.observe(scheduler_stats.kv_cache_usage)
+
+            def log_engine_initialized(self) -> None:
+                pass
+
+        return KvCachePeakLogger
