@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import itertools
 import json
 import os
 import statistics
@@ -32,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -268,61 +270,101 @@ def run_vllm(args: argparse.Namespace) -> list[SideResult]:
     return results
 
 
-async def run_specbench(args: argparse.Namespace) -> list[SideResult]:
-    from specbench.engines.vllm import VllmEngine
-    from specbench.engines.vllm.args import served_model
+# A way of serving one set of prompts: returns (requests, prompt tokens, output tokens) and, where it
+# measures its own duration (specbench's dispatcher does), that duration.
+Serve = Callable[[list[list[int]]], Awaitable[tuple[tuple[int, int, int], float | None]]]
+
+
+def serve_with_specbench(engine: Any, output_len: int) -> Serve:
     from specbench.runner.dispatcher import run_workload
     from specbench.workload.types import PlannedRequest, Workload
 
+    async def serve(prompts: list[list[int]]) -> tuple[tuple[int, int, int], float | None]:
+        planned = [PlannedRequest(i, 0.0, ids, output_len) for i, ids in enumerate(prompts)]
+        outcome = await run_workload(engine, Workload(warmup=[], requests=planned, send_window_s=None))
+        records = outcome.records
+        failed = [r for r in records if not r.success]
+        if failed:
+            raise RuntimeError(f"{len(failed)} specbench requests failed, e.g. {failed[0].error}")
+        counts = (len(records), sum(r.prompt_tokens for r in records), sum(r.output_tokens for r in records))
+        return counts, outcome.duration_s
+
+    return serve
+
+
+def serve_with_asyncllm(llm: Any, params: Any) -> Serve:
+    """One task per request straight on vLLM's AsyncLLM, as a user of its async API would write it."""
+    ids = itertools.count()
+
+    async def one(prompt: list[int]) -> tuple[int, int]:
+        prompt_len, tokens = 0, 0
+        async for out in llm.generate({"prompt_token_ids": prompt}, params, f"raw-{next(ids)}"):
+            prompt_len = len(out.prompt_token_ids)
+            tokens += len(out.outputs[0].token_ids)
+        return prompt_len, tokens
+
+    async def serve(prompts: list[list[int]]) -> tuple[tuple[int, int, int], float | None]:
+        per_request = await asyncio.gather(*(one(p) for p in prompts))
+        return (len(per_request), sum(c[0] for c in per_request), sum(c[1] for c in per_request)), None
+
+    return serve
+
+
+async def measure(
+    side: str, repeat: int, serve: Serve, prompts: list[list[int]], timeline: EngineTimeline
+) -> SideResult:
+    # The dispatcher collects and freezes the heap before its t=0 (outside its duration); doing it here
+    # first, for every side alike, keeps that one-off collection out of the CPU-time window too.
+    gc.collect()
+    gc.freeze()
+    try:
+        preempted = preemptions()
+        timeline.reset()
+        cpu_start, start = time.process_time(), time.perf_counter()
+        counts, elapsed = await serve(prompts)
+        cpu, end = time.process_time() - cpu_start, time.perf_counter()
+    finally:
+        gc.unfreeze()
+    elapsed = elapsed if elapsed is not None else end - start
+    return side_result(side, repeat, counts, elapsed, cpu, preempted, timeline, (start, end))
+
+
+def sampling_params(args: argparse.Namespace, detokenize: bool, *, stream: bool) -> Any:
+    from vllm import SamplingParams
+    from vllm.sampling_params import RequestOutputKind
+
+    return SamplingParams(
+        max_tokens=args.output_len,
+        ignore_eos=True,
+        temperature=0.0,
+        detokenize=detokenize,
+        output_kind=RequestOutputKind.DELTA if stream else RequestOutputKind.FINAL_ONLY,
+    )
+
+
+async def run_specbench(args: argparse.Namespace) -> list[SideResult]:
+    from specbench.engines.vllm import VllmEngine
+    from specbench.engines.vllm.args import served_model
+
     config = build_config(args)
     warmup, repeats = make_prompts(args, served_model(config))
-
-    def workload(prompts: list[list[int]]) -> Workload:
-        planned = [PlannedRequest(i, 0.0, ids, args.output_len) for i, ids in enumerate(prompts)]
-        return Workload(warmup=[], requests=planned, send_window_s=None)
-
     engine = VllmEngine(config)
     await engine.start()
-    timeline = EngineTimeline()
-    watch_final_outputs(engine, timeline)
-    results = []
+    timeline = watch_final_outputs(engine._running.llm)
+    serve = serve_with_specbench(engine, args.output_len)
     try:
-        # Warm up in a run of its own, so the CPU-time window below covers the measured requests only.
-        await run_workload(engine, workload(warmup))
-        for repeat, prompt_ids in enumerate(repeats):
-            # The dispatcher collects and freezes the heap before its t=0 (outside its duration); doing
-            # it here first keeps that one-off collection out of the CPU-time window too.
-            gc.collect()
-            gc.freeze()
-            preempted = preemptions()
-            timeline.reset()
-            cpu_start, wall_start = time.process_time(), time.perf_counter()
-            outcome = await run_workload(engine, workload(prompt_ids))
-            cpu, wall_end = time.process_time() - cpu_start, time.perf_counter()
-            gc.unfreeze()
-            failed = [r for r in outcome.records if not r.success]
-            if failed:
-                raise RuntimeError(f"{len(failed)} specbench requests failed, e.g. {failed[0].error}")
-            records = outcome.records
-            counts = (
-                len(records),
-                sum(r.prompt_tokens for r in records),
-                sum(r.output_tokens for r in records),
-            )
-            wall = (wall_start, wall_end)
-            result = side_result(
-                "specbench", repeat, counts, outcome.duration_s, cpu, preempted, timeline, wall
-            )
-            results.append(result)
+        # Warm up in a run of its own, so the CPU-time window covers the measured requests only.
+        await serve(warmup)
+        return [
+            await measure("specbench", repeat, serve, prompts, timeline)
+            for repeat, prompts in enumerate(repeats)
+        ]
     finally:
         await engine.shutdown()
-    return results
 
 
 async def run_asyncllm(args: argparse.Namespace, *, stream: bool) -> list[SideResult]:
-    from vllm import SamplingParams
     from vllm.engine.arg_utils import AsyncEngineArgs
-    from vllm.sampling_params import RequestOutputKind
     from vllm.usage.usage_lib import UsageContext
     from vllm.v1.engine.async_llm import AsyncLLM
 
@@ -333,54 +375,22 @@ async def run_asyncllm(args: argparse.Namespace, *, stream: bool) -> list[SideRe
     llm = AsyncLLM.from_engine_args(
         AsyncEngineArgs(**plan.engine_kwargs), usage_context=UsageContext.OPENAI_API_SERVER
     )
-    kind = RequestOutputKind.DELTA if stream else RequestOutputKind.FINAL_ONLY
-    params = SamplingParams(
-        max_tokens=args.output_len,
-        ignore_eos=True,
-        temperature=0.0,
-        detokenize=plan.detokenize,
-        output_kind=kind,
-    )
     warmup, repeats = make_prompts(args, Path(plan.engine_kwargs["model"]))
-    ids = iter(range(10**9))
-    timeline = EngineTimeline()
-
-    async def one(prompt: list[int]) -> tuple[int, int]:
-        tokens, prompt_len = 0, 0
-        async for out in llm.generate({"prompt_token_ids": prompt}, params, str(next(ids))):
-            tokens += len(out.outputs[0].token_ids)
-            prompt_len = len(out.prompt_token_ids)
-            if out.finished:
-                timeline.add(out.metrics)
-        return prompt_len, tokens
-
-    results = []
+    timeline = watch_final_outputs(llm)
+    serve = serve_with_asyncllm(llm, sampling_params(args, plan.detokenize, stream=stream))
+    side = "asyncllm-delta" if stream else "asyncllm-final"
     try:
-        await asyncio.gather(*(one(p) for p in warmup))
-        for repeat, prompts in enumerate(repeats):
-            gc.collect()
-            preempted = preemptions()
-            timeline.reset()
-            cpu_start, start = time.process_time(), time.perf_counter()
-            per_request = await asyncio.gather(*(one(p) for p in prompts))
-            elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
-            counts = (len(per_request), sum(c[0] for c in per_request), sum(c[1] for c in per_request))
-            side = "asyncllm-delta" if stream else "asyncllm-final"
-            wall = (start, start + elapsed)
-            results.append(side_result(side, repeat, counts, elapsed, cpu, preempted, timeline, wall))
+        await serve(warmup)
+        return [
+            await measure(side, repeat, serve, prompts, timeline) for repeat, prompts in enumerate(repeats)
+        ]
     finally:
         llm.shutdown()
-    return results
 
 
 async def run_same_engine(args: argparse.Namespace) -> list[SideResult]:
-    from vllm import SamplingParams
-    from vllm.sampling_params import RequestOutputKind
-
     from specbench.engines.vllm import VllmEngine
     from specbench.engines.vllm.args import served_model
-    from specbench.runner.dispatcher import run_workload
-    from specbench.workload.types import PlannedRequest, Workload
 
     config = build_config(args)
     doubled = argparse.Namespace(**{**vars(args), "repeats": 2 * args.repeats})
@@ -388,65 +398,30 @@ async def run_same_engine(args: argparse.Namespace) -> list[SideResult]:
     engine = VllmEngine(config)
     await engine.start()
     llm = engine._running.llm  # diagnostics: the very AsyncLLM specbench drives
-    timeline = EngineTimeline()
-    watch_final_outputs(engine, timeline)
-    params = SamplingParams(
-        max_tokens=args.output_len,
-        ignore_eos=True,
-        temperature=0.0,
-        detokenize=engine._plan.detokenize,
-        output_kind=RequestOutputKind.FINAL_ONLY,
-    )
-    ids = iter(range(10**9))
-
-    async def one(prompt: list[int]) -> tuple[int, int]:
-        async for out in llm.generate({"prompt_token_ids": prompt}, params, f"raw-{next(ids)}"):
-            if out.finished:
-                return len(out.prompt_token_ids), len(out.outputs[0].token_ids)
-        raise RuntimeError("AsyncLLM ended a request without a finished output")
-
-    async def raw(prompts: list[list[int]]) -> tuple[int, int, int, float | None]:
-        counts = await asyncio.gather(*(one(p) for p in prompts))
-        return len(counts), sum(c[0] for c in counts), sum(c[1] for c in counts), None
-
-    async def harness(prompts: list[list[int]]) -> tuple[int, int, int, float | None]:
-        planned = [PlannedRequest(i, 0.0, ids, args.output_len) for i, ids in enumerate(prompts)]
-        outcome = await run_workload(engine, Workload(warmup=[], requests=planned, send_window_s=None))
-        records = outcome.records
-        if any(not r.success for r in records):
-            raise RuntimeError("specbench requests failed")
-        tokens = (sum(r.prompt_tokens for r in records), sum(r.output_tokens for r in records))
-        return len(records), *tokens, outcome.duration_s
-
+    timeline = watch_final_outputs(llm)
+    turns = [
+        (
+            "asyncllm-final@same",
+            serve_with_asyncllm(llm, sampling_params(args, engine._plan.detokenize, stream=False)),
+        ),
+        ("specbench@same", serve_with_specbench(engine, args.output_len)),
+    ]
     results = []
     try:
-        await raw(warmup)
-        await harness(warmup)
+        for _, serve in turns:
+            await serve(warmup)
         for repeat in range(args.repeats):
-            turns = [("asyncllm-final", raw), ("specbench", harness)]
             order = turns if repeat % 2 == 0 else turns[::-1]
-            for (side, run), prompts in zip(order, sets[2 * repeat : 2 * repeat + 2], strict=True):
-                gc.collect()
-                gc.freeze()
-                preempted = preemptions()
-                timeline.reset()
-                cpu_start, start = time.process_time(), time.perf_counter()
-                *counts, elapsed = await run(prompts)
-                cpu, end = time.process_time() - cpu_start, time.perf_counter()
-                gc.unfreeze()
-                elapsed = elapsed if elapsed is not None else end - start
-                result = side_result(
-                    f"{side}@same", repeat, tuple(counts), elapsed, cpu, preempted, timeline, (start, end)
-                )
-                results.append(result)
+            for (side, serve), prompts in zip(order, sets[2 * repeat : 2 * repeat + 2], strict=True):
+                results.append(await measure(side, repeat, serve, prompts, timeline))
     finally:
         await engine.shutdown()
     return results
 
 
-def watch_final_outputs(engine: Any, timeline: EngineTimeline) -> None:
-    """Diagnostics only: feed each finished request's vLLM stats to `timeline` (reaches into the engine)."""
-    llm = engine._running.llm
+def watch_final_outputs(llm: Any) -> EngineTimeline:
+    """Diagnostics: a timeline fed each finished request's vLLM stats (wraps the AsyncLLM's generate)."""
+    timeline = EngineTimeline()
     stream = llm.generate
 
     async def generate(*args: Any, **kwargs: Any) -> Any:
@@ -456,6 +431,7 @@ def watch_final_outputs(engine: Any, timeline: EngineTimeline) -> None:
             yield output
 
     llm.generate = generate
+    return timeline
 
 
 def run_side_in_subprocess(side: str, argv: list[str], verbose: bool) -> list[SideResult]:
