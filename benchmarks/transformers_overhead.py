@@ -254,8 +254,8 @@ async def main(argv: list[str] | None = None) -> int:
         warm, measured = prompts[: args.warmup], prompts[args.warmup :]
         n = settings.output_len
 
-        # Every side warms up the way it runs (the thread side on its worker thread too): the first
-        # generate() on a thread pays one-off setup that is no harness cost.
+        # Every side warms up the way it runs, the thread side on its worker thread: on the GPU the
+        # first generate() on a new thread ran far slower, a one-off that is no harness cost.
         runners = side_runners(engine, bare, kwargs, n)
         warm_s: dict[str, float] = {}
         for side in args.sides:
