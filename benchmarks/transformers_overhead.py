@@ -24,11 +24,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import inspect
 import statistics
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -193,16 +192,22 @@ def run_bare(
 
 def side_runners(
     engine: TransformersEngine, bare: PreTrainedModel, kwargs: dict[str, Any], n: int
-) -> dict[str, Callable[[list[list[int]], int], Any]]:
-    """Each side as `run(prompts, first_request_id)` -> tok/s, or an awaitable of it."""
-    return {
-        "generate": lambda prompts, _: run_bare(bare, kwargs, prompts, n),
-        "generate+im": lambda prompts, _: run_bare(bare, kwargs, prompts, n, inference_mode=True),
-        "thread+im": lambda prompts, _: asyncio.to_thread(
-            run_bare, bare, kwargs, prompts, n, inference_mode=True
-        ),
-        "engine": lambda prompts, first_id: run_engine(engine, prompts, n, first_id),
-    }
+) -> dict[str, Callable[[list[list[int]], int], Awaitable[float]]]:
+    """Each side as `await run(prompts, first_request_id)` -> tok/s; the bare sides block the loop."""
+
+    async def generate(prompts: list[list[int]], _: int) -> float:
+        return run_bare(bare, kwargs, prompts, n)
+
+    async def generate_im(prompts: list[list[int]], _: int) -> float:
+        return run_bare(bare, kwargs, prompts, n, inference_mode=True)
+
+    async def thread_im(prompts: list[list[int]], _: int) -> float:
+        return await asyncio.to_thread(run_bare, bare, kwargs, prompts, n, inference_mode=True)
+
+    async def engine_side(prompts: list[list[int]], first_id: int) -> float:
+        return await run_engine(engine, prompts, n, first_id)
+
+    return {"generate": generate, "generate+im": generate_im, "thread+im": thread_im, "engine": engine_side}
 
 
 # -- the specbench side ------------------------------------------------------------------------------
@@ -260,9 +265,7 @@ async def main(argv: list[str] | None = None) -> int:
         warm_s: dict[str, float] = {}
         for side in args.sides:
             started = time.perf_counter()
-            result = runners[side](warm, -len(warm))
-            if inspect.isawaitable(result):
-                await result
+            await runners[side](warm, -len(warm))
             warm_s[side] = time.perf_counter() - started
         await engine.reset_stats()
 
@@ -271,8 +274,7 @@ async def main(argv: list[str] | None = None) -> int:
             chunk = measured[round_index * args.num_requests : (round_index + 1) * args.num_requests]
             shift = round_index % len(args.sides)
             for side in args.sides[shift:] + args.sides[:shift]:
-                result = runners[side](chunk, round_index * len(chunk))
-                rates[side].append(await result if inspect.isawaitable(result) else result)
+                rates[side].append(await runners[side](chunk, round_index * len(chunk)))
             print(
                 f"round {round_index + 1:>2}: "
                 + "   ".join(f"{side} {rates[side][-1]:8.2f}" for side in args.sides)
