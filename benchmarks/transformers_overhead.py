@@ -267,7 +267,7 @@ async def main(argv: list[str] | None = None) -> int:
             started = time.perf_counter()
             await runners[side](warm, -len(warm))
             warm_s[side] = time.perf_counter() - started
-        await engine.reset_stats()
+        await engine.reset_figures()
 
         rates: dict[str, list[float]] = {side: [] for side in args.sides}
         for round_index in range(args.rounds):
@@ -280,7 +280,7 @@ async def main(argv: list[str] | None = None) -> int:
                 + "   ".join(f"{side} {rates[side][-1]:8.2f}" for side in args.sides)
                 + " tok/s"
             )
-        stats = await engine.stats()
+        stats = await engine.figures()
         info = engine.describe()
     finally:
         await engine.shutdown()

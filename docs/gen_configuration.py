@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from specbench.cli import FLAG_KEYS
+from specbench.cli.options import FLAG_KEYS
 from specbench.config import RunConfig
 from specbench.settings import ENV_VARS
 

@@ -1,4 +1,3 @@
 """specbench: trustworthy LLM inference benchmarks for Transformers and vLLM."""
 
 __version__ = "0.1.0"
-SCHEMA_VERSION = "1.0"

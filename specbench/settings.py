@@ -41,6 +41,18 @@ def _parse_batching(text: str) -> str:
     return "dynamic" if _parse_bool(text) else "serial"
 
 
+def _one_or_many(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    """'4' → 4.0; '1,2,4' → [1.0, 2.0, 4.0]: a list makes the setting an axis of the plan."""
+
+    def parse_list(text: str) -> Any:
+        values = [parse(part) for part in text.split(",") if part.strip()]
+        if not values:
+            raise ValueError("empty")
+        return values[0] if len(values) == 1 else values
+
+    return parse_list
+
+
 @dataclass(frozen=True, slots=True)
 class EnvVar:
     key: str  # dotted RunConfig path
@@ -50,10 +62,18 @@ class EnvVar:
 
 # The original shell workflow's variables, kept so existing scripts keep working.
 ENV_VARS: dict[str, EnvVar] = {
-    "INFERENCE_ENGINE": EnvVar("engine", str.strip, "transformers | vllm | echo"),
-    "INFERENCE_METHOD": EnvVar("method", _parse_method, "target-ar | draft-ar | speculative | prompt-lookup"),
+    "INFERENCE_ENGINE": EnvVar(
+        "engine", _one_or_many(str.strip), "transformers | vllm | echo, or several separated by commas"
+    ),
+    "INFERENCE_METHOD": EnvVar(
+        "method",
+        _one_or_many(_parse_method),
+        "target-ar | draft-ar | speculative | prompt-lookup, or several separated by commas",
+    ),
     "NUM_PROMPTS": EnvVar("workload.num_prompts", int, "measured requests; 0 = rate mode"),
-    "AUTO_RATE": EnvVar("workload.rate", float, "requests per second (rate mode and count mode)"),
+    "AUTO_RATE": EnvVar(
+        "workload.rate", _one_or_many(float), "requests per second, or several separated by commas (a sweep)"
+    ),
     "AUTO_DURATION": EnvVar("workload.duration", float, "seconds to send for in rate mode"),
     "ENABLE_BATCH": EnvVar(
         "transformers.batching", _parse_batching, "true = dynamic batching (Transformers)"
@@ -67,10 +87,44 @@ ENV_VARS: dict[str, EnvVar] = {
 }
 
 
+# Settings that may hold several values. Each engine × method is its own engine session (the
+# head-to-head); each rate × concurrency is a measured point inside a session (a sweep).
+SESSION_AXES = ("engine", "method")
+POINT_AXES = ("workload.rate", "workload.max_concurrency")
+
+
 @dataclass(frozen=True, slots=True)
 class ResolvedConfig:
     config: RunConfig
     sources: dict[str, str]  # dotted key -> "default" | "profile <name>" | "env VAR" | "flag --x"
+
+
+@dataclass(frozen=True, slots=True)
+class SessionPlan:
+    """One engine session: its measured points, in the order they run (all share engine settings)."""
+
+    points: list[ResolvedConfig]
+
+    @property
+    def config(self) -> RunConfig:
+        return self.points[0].config
+
+    @property
+    def sources(self) -> dict[str, str]:
+        return self.points[0].sources
+
+
+@dataclass(frozen=True, slots=True)
+class RunPlan:
+    sessions: list[SessionPlan]
+    varied: tuple[str, ...]  # the dotted keys that take several values
+
+    @property
+    def single(self) -> ResolvedConfig | None:
+        """The one config when nothing varies."""
+        if len(self.sessions) == 1 and len(self.sessions[0].points) == 1:
+            return self.sessions[0].points[0]
+        return None
 
 
 def profile_dirs() -> list[Path]:
@@ -179,6 +233,78 @@ def _describe_error(exc: ValidationError, sources: Mapping[str, str]) -> str:
     return f"{where}{shown}: {message}"
 
 
+def _layers(
+    profile: str | None, flags: Mapping[str, Any], flag_names: Mapping[str, str], environ: Mapping[str, str]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    merged: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    if profile:
+        path = find_profile(profile)
+        for key, value in flatten(load_profile(path)).items():
+            merged[key] = value
+            sources[key] = f"profile {path.stem}"
+    env_values, env_sources = env_layer(environ)
+    merged.update(env_values)
+    sources.update(env_sources)
+    for key, value in flags.items():
+        merged[key] = value
+        sources[key] = f"flag {flag_names.get(key, key)}"
+    return merged, sources
+
+
+def _validate(merged: Mapping[str, Any], sources: dict[str, str]) -> ResolvedConfig:
+    try:
+        config = RunConfig.model_validate(_nest(merged))
+    except ValidationError as exc:
+        raise ConfigError(_describe_error(exc, sources)) from None
+    sources = dict(sources)
+    for key in flatten(config.model_dump(mode="json")):
+        sources.setdefault(key, "default")
+    return ResolvedConfig(config=config, sources=sources)
+
+
+def _axis_values(merged: Mapping[str, Any], key: str, sources: Mapping[str, str]) -> list[Any]:
+    value = merged.get(key)
+    if not isinstance(value, list):
+        return [value] if key in merged else [None]
+    if not value:
+        raise ConfigError(f"{key} (from {sources.get(key)}) is an empty list: give at least one value")
+    return list(dict.fromkeys(value))  # duplicates measure nothing new
+
+
+def _combinations(merged: Mapping[str, Any], axes: tuple[str, ...], sources: Mapping[str, str]) -> list[dict]:
+    combos: list[dict[str, Any]] = [{}]
+    for key in axes:
+        combos = [{**combo, key: value} for combo in combos for value in _axis_values(merged, key, sources)]
+    return [{k: v for k, v in combo.items() if v is not None or k in merged} for combo in combos]
+
+
+def resolve_plan(
+    *,
+    profile: str | None,
+    flags: Mapping[str, Any],
+    flag_names: Mapping[str, str],
+    environ: Mapping[str, str] | None = None,
+) -> RunPlan:
+    """Merge the layers; a list in an axis setting makes one session or point per value."""
+    environ = os.environ if environ is None else environ
+    merged, sources = _layers(profile, flags, flag_names, environ)
+    for key, value in merged.items():
+        if isinstance(value, list) and key not in (*SESSION_AXES, *POINT_AXES) and key != "percentiles":
+            raise ConfigError(f"{key} (from {sources.get(key)}) takes one value, not a list")
+    sessions = []
+    for session_values in _combinations(merged, SESSION_AXES, sources):
+        points = [
+            _validate({**merged, **session_values, **point_values}, sources)
+            for point_values in _combinations(merged, POINT_AXES, sources)
+        ]
+        sessions.append(SessionPlan(points=points))
+    varied = tuple(
+        key for key in (*SESSION_AXES, *POINT_AXES) if len(_axis_values(merged, key, sources)) > 1
+    )
+    return RunPlan(sessions=sessions, varied=varied)
+
+
 def resolve_config(
     *,
     profile: str | None,
@@ -187,38 +313,17 @@ def resolve_config(
     environ: Mapping[str, str] | None = None,
 ) -> ResolvedConfig:
     """Merge the layers and validate once. `flags` holds only what the user typed (dotted keys)."""
-    environ = os.environ if environ is None else environ
-    merged: dict[str, Any] = {}
-    sources: dict[str, str] = {}
-
-    if profile:
-        path = find_profile(profile)
-        profile_name = path.stem
-        for key, value in flatten(load_profile(path)).items():
-            merged[key] = value
-            sources[key] = f"profile {profile_name}"
-
-    env_values, env_sources = env_layer(environ)
-    merged.update(env_values)
-    sources.update(env_sources)
-
-    for key, value in flags.items():
-        merged[key] = value
-        sources[key] = f"flag {flag_names.get(key, key)}"
-
-    try:
-        config = RunConfig.model_validate(_nest(merged))
-    except ValidationError as exc:
-        raise ConfigError(_describe_error(exc, sources)) from None
-
-    for key in flatten(config.model_dump(mode="json")):
-        sources.setdefault(key, "default")
-    return ResolvedConfig(config=config, sources=sources)
+    plan = resolve_plan(profile=profile, flags=flags, flag_names=flag_names, environ=environ)
+    if plan.single is None:
+        raise ConfigError(f"{', '.join(plan.varied)} take several values here; give one value each")
+    return plan.single
 
 
 def describe_value(value: Any) -> str:
     if isinstance(value, float) and math.isinf(value):
         return "inf"
+    if isinstance(value, float):
+        return f"{value:g}"
     if value is None:
         return "unset"
     return str(value)

@@ -77,10 +77,10 @@ class Engine(Protocol):
     def describe(self) -> EngineInfo:
         """Engine name, version, model and every setting that shaped the measurement."""
 
-    async def stats(self) -> dict[str, Any]:
+    async def figures(self) -> dict[str, Any]:
         """Engine-side figures for the whole run (flat keys), e.g. spec-decode counters."""
 
-    async def reset_stats(self) -> None:
+    async def reset_figures(self) -> None:
         """Forget engine-side figures gathered so far (called after warm-up)."""
 
     async def shutdown(self) -> None:

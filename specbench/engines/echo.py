@@ -63,10 +63,10 @@ class EchoEngine:
             notes=[HARNESS_ONLY_NOTE],
         )
 
-    async def stats(self) -> dict[str, Any]:
+    async def figures(self) -> dict[str, Any]:
         return {"echo_requests": self._requests, "echo_output_tokens": self._output_tokens}
 
-    async def reset_stats(self) -> None:
+    async def reset_figures(self) -> None:
         self._requests = 0
         self._output_tokens = 0
 

@@ -1,13 +1,31 @@
-"""Engines by name. Each factory imports its engine lazily: vLLM and torch are optional installs and
-take seconds to import, so a run pays only for the engine it uses."""
+"""Engines by name, and what each needs from a run. Each factory imports its engine lazily: vLLM and torch
+are optional installs and take seconds to import, so a run pays only for the engine it uses."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
 
-from specbench.config import EngineName, RunConfig
+from specbench.config import ENGINE_SECTIONS, EngineName, RunConfig
 from specbench.engines.base import Engine
 from specbench.errors import EngineStartError
+
+
+@dataclass(frozen=True, slots=True)
+class EngineSpec:
+    """One engine: how to make it and which of the run's settings it reads."""
+
+    name: EngineName
+    create: Callable[[RunConfig], Engine]
+    # Runs a model from a local directory (else the model lives elsewhere, or there is none).
+    runs_local_model: bool
+    # Its own settings section of RunConfig; the other engines' sections do not apply to it.
+    section: str
+
+    def ignored_settings(self, chosen: Collection[str]) -> list[str]:
+        """Settings the user chose that this engine does not read: say so rather than pretend."""
+        others = {section for section in ENGINE_SECTIONS if section != self.section}
+        return sorted(key for key in chosen if key.split(".")[0] in others)
 
 
 def _transformers(config: RunConfig) -> Engine:
@@ -33,12 +51,16 @@ def _echo(config: RunConfig) -> Engine:
     return EchoEngine(config)
 
 
-ENGINES: dict[EngineName, Callable[[RunConfig], Engine]] = {
-    EngineName.transformers: _transformers,
-    EngineName.vllm: _vllm,
-    EngineName.echo: _echo,
+ENGINES: dict[EngineName, EngineSpec] = {
+    EngineName.transformers: EngineSpec(EngineName.transformers, _transformers, True, "transformers"),
+    EngineName.vllm: EngineSpec(EngineName.vllm, _vllm, True, "vllm"),
+    EngineName.echo: EngineSpec(EngineName.echo, _echo, False, "echo"),
 }
 
 
+def engine_spec(name: EngineName) -> EngineSpec:
+    return ENGINES[name]
+
+
 def create_engine(config: RunConfig) -> Engine:
-    return ENGINES[config.engine](config)
+    return ENGINES[config.engine].create(config)

@@ -16,22 +16,24 @@ from rich.table import Table
 
 from specbench.metrics import METRICS, MetricSpec, distribution_key, percentile_stats
 from specbench.metrics.registry import RUN
+from specbench.results.model import BenchmarkResult
 
 Row = tuple[str, str]
 TITLE = "Serving Benchmark Result"
 INTERRUPTED_NOTE = "Run interrupted: figures cover only the requests that finished"
 
 
-def render_summary(result: Mapping[str, Any], console: Console) -> None:
-    """Print the flat result dict (metrics, engine stats, `status`) as one table."""
+def render_summary(result: BenchmarkResult, console: Console) -> None:
+    """Print the result's figures as one table, grouped as the registry groups them."""
     table = Table(title=TITLE, box=box.SIMPLE_HEAD, show_header=False, title_style="bold")
     table.add_column("Metric")
     table.add_column("Value", justify="right")
-    if result.get("status") == "interrupted":
+    metrics = _shown(result.metrics)
+    if result.run.status == "interrupted":
         table.add_row(f"[bold yellow]⚠ {INTERRUPTED_NOTE}[/]", "")
         table.add_section()
     for group, specs in groupby(METRICS, key=lambda spec: spec.group):
-        rows = [row for spec in specs for row in _rows(spec, result)]
+        rows = [row for spec in specs for row in _rows(spec, metrics)]
         if not rows:
             continue
         if group != RUN:
@@ -40,6 +42,16 @@ def render_summary(result: Mapping[str, Any], console: Console) -> None:
         for label, value in rows:
             table.add_row(label, value)
     console.print(table)
+
+
+def _shown(metrics: Mapping[str, Any]) -> dict[str, Any]:
+    """A burst sent all at once has no rate worth a number on screen (the file keeps the number)."""
+    shown = dict(metrics)
+    if shown.get("requested_rate") in (float("inf"), "inf"):
+        shown["requested_rate"] = "inf"
+        if shown.get("achieved_rate") is not None:
+            shown["achieved_rate"] = "all at once"
+    return shown
 
 
 def _rows(spec: MetricSpec, result: Mapping[str, Any]) -> Iterator[Row]:

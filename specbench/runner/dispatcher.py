@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Protocol
 
 from specbench.engines.base import Completion, Engine, EngineRequest, TokenChunk
@@ -38,6 +39,30 @@ _MIN_RESLEEP_S = 0.001
 
 class RecordSink(Protocol):
     def write(self, record: RequestRecord) -> None: ...
+
+
+class Phase(StrEnum):
+    """Moments of a measured point that others act on (engine figures, GPU telemetry)."""
+
+    WARMUP_DONE = "warmup_done"  # warm-up drained; the measured requests are about to start
+    MEASURE_START = "measure_start"  # t = 0 of the measured requests
+    MEASURE_END = "measure_end"  # the last measured request ended (or was cancelled)
+
+
+class PhaseListener(Protocol):
+    async def on_phase(self, phase: Phase, at: float) -> None:
+        """Called on the event loop with the perf_counter time of the moment; keep it short."""
+
+
+class ResetFiguresAfterWarmup:
+    """Engine figures cover the measured requests only: forget what warm-up counted."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    async def on_phase(self, phase: Phase, at: float) -> None:
+        if phase is Phase.WARMUP_DONE:
+            await self._engine.reset_figures()
 
 
 @dataclass(slots=True)
@@ -83,7 +108,7 @@ def _static_heap() -> Iterator[None]:
 
     With torch and transformers loaded a full collection walks ~400k objects and stalls the process for
     ~90 ms, which would show up as dispatch lag and engine latency. Frozen, the collector only walks
-    what the run allocates, and the session freezes its finished records too (_FREEZE_EVERY), so that
+    what the run allocates, and the measured batch freezes its finished records too (_FREEZE_EVERY), so that
     stays small. vLLM's engine core freezes its startup heap for the same reason.
     """
     frozen_already = gc.get_freeze_count() > 0
@@ -105,16 +130,21 @@ class _Alarm:
     """The dispatcher's single wake-up: a timer, a finished request or the stop event, whichever first."""
 
     def __init__(
-        self, loop: asyncio.AbstractEventLoop, stop: asyncio.Event, clock: Callable[[], float]
+        self,
+        loop: asyncio.AbstractEventLoop,
+        stop: asyncio.Event,
+        clock: Callable[[], float],
+        abort: asyncio.Event,
     ) -> None:
         self._loop = loop
         self._stop = stop
         self._clock = clock
         self._waiter: asyncio.Future[None] | None = None
         self._pad_s = _timer_pad_s(loop)
-        # One watcher for the whole run rather than a stop.wait() task per sleep.
-        self._stop_watch = loop.create_task(stop.wait())
-        self._stop_watch.add_done_callback(lambda _: self.wake())
+        # One watcher per event for the whole run rather than a wait() task per sleep.
+        self._watches = [loop.create_task(event.wait()) for event in (stop, abort)]
+        for watch in self._watches:
+            watch.add_done_callback(lambda _: self.wake())
 
     def wake(self) -> None:
         if self._waiter is not None:
@@ -142,10 +172,11 @@ class _Alarm:
                 delay = max(delay, _MIN_RESLEEP_S)
 
     def close(self) -> None:
-        self._stop_watch.cancel()
+        for watch in self._watches:
+            watch.cancel()
 
 
-class _Session:
+class _RequestBatch:
     """One batch of requests in flight against the engine (the warm-up, or the measured run)."""
 
     def __init__(
@@ -158,6 +189,7 @@ class _Session:
         max_concurrency: int | None,
         alarm: _Alarm,
         stop: asyncio.Event,
+        abort: asyncio.Event,
         clock: Callable[[], float],
         freeze_records: bool = False,
     ) -> None:
@@ -168,6 +200,7 @@ class _Session:
         self.max_concurrency = max_concurrency
         self.alarm = alarm
         self.stop = stop
+        self.abort = abort
         self.clock = clock
         self.records: list[RequestRecord] = []
         self.in_flight: dict[asyncio.Task[None], RequestRecord] = {}
@@ -294,7 +327,7 @@ class _Session:
             self.alarm.wake()
 
     async def drain(self, grace_s: float) -> bool:
-        """Wait for every request in flight; after stop, give them `grace_s` and cancel the rest.
+        """Wait for every request in flight; after stop, give them `grace_s` (none after abort), then cancel.
 
         Returns whether the stop event cut the run short.
         """
@@ -306,7 +339,9 @@ class _Session:
             if self.in_flight:
                 self.progress.stopping = True
                 deadline = self.clock() + grace_s
-                while self.in_flight and (remaining := deadline - self.clock()) > 0:
+                while (
+                    self.in_flight and not self.abort.is_set() and (remaining := deadline - self.clock()) > 0
+                ):
                     await self.alarm.sleep(remaining)
         finally:
             self.waiting = False
@@ -326,19 +361,24 @@ class _Session:
             self._finish(record)
 
 
+async def _notify(listeners: Sequence[PhaseListener], phase: Phase, at: float) -> None:
+    for listener in listeners:
+        await listener.on_phase(phase, at)
+
+
 def _by_id(records: list[RequestRecord]) -> list[RequestRecord]:
     return sorted(records, key=lambda r: r.request_id)
 
 
-async def _run_session(
-    session: _Session, requests: Sequence[PlannedRequest], window_s: float | None, grace_s: float
+async def _run_batch(
+    batch: _RequestBatch, requests: Sequence[PlannedRequest], window_s: float | None, grace_s: float
 ) -> tuple[int, bool]:
     """Send, then drain; returns (requests not sent, interrupted). Nothing is left running on any exit."""
     try:
-        not_sent = await session.send_all(requests, window_s)
-        interrupted = await session.drain(grace_s)
+        not_sent = await batch.send_all(requests, window_s)
+        interrupted = await batch.drain(grace_s)
     finally:
-        await session.cancel()
+        await batch.cancel()
     return not_sent, interrupted
 
 
@@ -351,19 +391,23 @@ async def run_workload(
     progress: RunProgress | None = None,
     stop: asyncio.Event | None = None,
     grace_s: float = 5.0,
+    listeners: Sequence[PhaseListener] = (),
+    abort: asyncio.Event | None = None,
 ) -> RunOutcome:
-    """Run warm-up, reset engine stats, then dispatch the measured requests on schedule.
+    """Run warm-up, tell the listeners, then dispatch the measured requests on schedule.
 
-    Setting `stop` ends sending; in-flight requests get `grace_s` to finish and are then cancelled.
+    Setting `stop` ends sending; in-flight requests get `grace_s` to finish and are then cancelled, at once
+    when `abort` is set too (a second Ctrl-C).
     Every request that was sent ends in exactly one record; requests are in request-id order.
     """
     stop = stop or asyncio.Event()
+    abort = abort or asyncio.Event()
     progress = progress or RunProgress(planned=len(workload.requests), send_window_s=workload.send_window_s)
     clock = time.perf_counter
-    alarm = _Alarm(asyncio.get_running_loop(), stop, clock)
+    alarm = _Alarm(asyncio.get_running_loop(), stop, clock, abort)
 
-    def session(start: float, progress: RunProgress, sink: RecordSink | None, measured: bool) -> _Session:
-        return _Session(
+    def batch(start: float, progress: RunProgress, sink: RecordSink | None, measured: bool) -> _RequestBatch:
+        return _RequestBatch(
             engine,
             start=start,
             progress=progress,
@@ -371,13 +415,14 @@ async def run_workload(
             max_concurrency=max_concurrency,
             alarm=alarm,
             stop=stop,
+            abort=abort,
             clock=clock,
             freeze_records=measured,
         )
 
     try:
-        warmup = session(clock(), RunProgress(planned=len(workload.warmup), send_window_s=None), None, False)
-        await _run_session(warmup, workload.warmup, None, grace_s)
+        warmup = batch(clock(), RunProgress(planned=len(workload.warmup), send_window_s=None), None, False)
+        await _run_batch(warmup, workload.warmup, None, grace_s)
         if stop.is_set():
             return RunOutcome(
                 records=[],
@@ -387,15 +432,18 @@ async def run_workload(
                 started_at_unix=time.time(),
                 not_sent=len(workload.requests),
             )
-        await engine.reset_stats()
+        await _notify(listeners, Phase.WARMUP_DONE, clock())
         with _static_heap():
             started_at_unix = time.time()
             start = progress.start = clock()
-            measured = session(start, progress, sink, True)
-            not_sent, interrupted = await _run_session(
+            await _notify(listeners, Phase.MEASURE_START, start)
+            measured = batch(start, progress, sink, True)
+            not_sent, interrupted = await _run_batch(
                 measured, workload.requests, workload.send_window_s, grace_s
             )
-            duration = clock() - start
+            end = clock()
+            duration = end - start
+            await _notify(listeners, Phase.MEASURE_END, end)
     finally:
         alarm.close()
     return RunOutcome(

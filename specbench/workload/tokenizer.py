@@ -96,6 +96,22 @@ class VocabOnlyTokenizer:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class SyntheticTokenizer:
+    """For runs where no model runs in this process and the prompts are random token ids (the echo
+    engine): a vocabulary size is all they need, so no tokenizer library is imported."""
+
+    vocab_size: int = 32000
+    special_ids: set[int] = field(default_factory=lambda: {0, 1, 2})
+    eos_token_id: int | None = 2
+
+    def encode(self, text: str) -> list[int]:
+        raise ConfigError("text datasets need a tokenizer: pass --tokenizer DIR (or --model DIR)")
+
+    def decode(self, ids: Sequence[int]) -> str:
+        raise ConfigError("text datasets need a tokenizer: pass --tokenizer DIR (or --model DIR)")
+
+
 def load_tokenizer(path: Path, *, trust_remote_code: bool = False) -> PromptTokenizer:
     """The tokenizer in `path`, or a vocab-only stand-in when it holds just config.json."""
     if not path.is_dir():

@@ -43,9 +43,9 @@ def test_ctrl_c_saves_what_was_measured(tmp_path: Path):
     assert process.returncode == 130, output
     assert "Traceback" not in output
     result = json.loads(out.read_text())
-    assert result["status"] == "interrupted"
+    assert result["run"]["status"] == "interrupted"
     assert result["completed"] > 0
-    assert result["num_not_sent"] > 0
+    assert result["run"]["num_not_sent"] > 0
     lines = records.read_text().splitlines()
     # Every request that was sent left exactly one record: completed ones and cancelled ones.
     assert len(lines) == result["completed"] + result["failed"]

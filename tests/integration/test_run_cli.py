@@ -10,7 +10,7 @@ from specbench.runner.record_writer import read_records
 
 REQUIRED_KEYS = [
     "schema_version",
-    "status",
+    "run",
     "config",
     "environment",
     "workload",
@@ -74,7 +74,7 @@ def test_result_file_has_every_vllm_named_key(transformers_run: Path):
     result = json.loads(transformers_run.read_text())
     missing = [key for key in REQUIRED_KEYS if key not in result]
     assert not missing
-    assert result["status"] == "completed"
+    assert result["run"]["status"] == "completed"
     assert result["completed"] == 6 and result["failed"] == 0
     assert result["total_input_tokens"] == 6 * 12
     assert result["total_output_tokens"] == 6 * 7
@@ -97,7 +97,7 @@ def test_smoke_profile_on_the_builtin_model(tmp_path: Path, monkeypatch):
     assert run_cli("--profile", "smoke") == 0
     result = json.loads((tmp_path / "results" / "benchmark_results_target_ar.json").read_text())
     assert result["completed"] == 16
-    assert any("synthetic" in note for note in result["notes"])
+    assert any("synthetic" in note for note in result["run"]["notes"])
     assert (tmp_path / "results" / "benchmark_results_target_ar_requests.jsonl").is_file()
 
 

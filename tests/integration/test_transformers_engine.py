@@ -82,7 +82,7 @@ def serve(
     late: EngineRequest | None = None,
     warmup: list[EngineRequest] | None = None,
 ) -> Run:
-    """Start the engine, run warm-up then reset_stats, send `requests` together (and `late` once the
+    """Start the engine, run warm-up then reset_figures, send `requests` together (and `late` once the
     first of them has streamed a token), then read stats."""
 
     async def main() -> Run:
@@ -90,13 +90,13 @@ def serve(
         await engine.start()
         try:
             warm = [await _consume(engine, r) for r in warmup or []]
-            await engine.reset_stats()
+            await engine.reset_figures()
             started = asyncio.Event()
             streams = [_consume(engine, r, first_token=started) for r in requests]
             if late is not None:
                 streams.append(_consume(engine, late, after=started))
             served = await asyncio.gather(*streams)
-            return Run(list(served), await engine.stats(), warm)
+            return Run(list(served), await engine.figures(), warm)
         finally:
             await engine.shutdown()
 
@@ -175,7 +175,7 @@ def test_serial_queueing_shows_in_the_second_requests_ttft(tiny_models: TinyMode
     assert second.ttft >= first.chunks[-1].time - first.sent
 
 
-def test_reset_stats_leaves_warmup_out(tiny_models: TinyModels) -> None:
+def test_reset_figures_leaves_warmup_out(tiny_models: TinyModels) -> None:
     run = serve(
         config_for(tiny_models),
         [EngineRequest(5, prompt(5), 4)],
@@ -401,7 +401,7 @@ def test_a_request_cancelled_while_queued_is_never_generated(tiny_models: TinyMo
             await started.wait()
             queued.cancel()
             served = await running
-            return served, await engine.stats()
+            return served, await engine.figures()
         finally:
             await engine.shutdown()
 

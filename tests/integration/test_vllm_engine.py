@@ -110,11 +110,11 @@ async def _drive(engine: VllmEngine, warmup: list[EngineRequest], requests: list
         ]
         for request in warmup:
             await _stream(engine, request)
-        await engine.reset_stats()
+        await engine.reset_figures()
         start = time.perf_counter()
         streams = await asyncio.gather(*(_stream(engine, r) for r in requests))
         elapsed = time.perf_counter() - start
-        stats = await engine.stats()
+        stats = await engine.figures()
         info = engine.describe()
     finally:
         await engine.shutdown()
@@ -195,8 +195,10 @@ def test_output_throughput_is_positive(ar_run: EngineRun) -> None:
 @pytest.mark.vllm
 @pytest.mark.slow
 def test_stats_count_the_measured_requests_but_not_the_warmup(ar_run: EngineRun) -> None:
-    assert ar_run.stats["generation_tokens"] == sum(s.request.max_tokens for s in ar_run.streams)
-    assert ar_run.stats["prompt_tokens"] == sum(len(s.request.prompt_token_ids) for s in ar_run.streams)
+    assert ar_run.stats["engine_generation_tokens"] == sum(s.request.max_tokens for s in ar_run.streams)
+    assert ar_run.stats["engine_prompt_tokens"] == sum(
+        len(s.request.prompt_token_ids) for s in ar_run.streams
+    )
 
 
 @pytest.mark.vllm

@@ -17,7 +17,13 @@ from specbench.config import EchoConfig, EngineName, RunConfig
 from specbench.engines.base import EngineRequest, StreamEvent, TokenChunk
 from specbench.engines.echo import EchoEngine
 from specbench.records import RequestRecord
-from specbench.runner.dispatcher import CANCELLED, RunOutcome, RunProgress, run_workload
+from specbench.runner.dispatcher import (
+    CANCELLED,
+    ResetFiguresAfterWarmup,
+    RunOutcome,
+    RunProgress,
+    run_workload,
+)
 from specbench.workload.types import PlannedRequest, Workload
 
 SLACK_MS = 50.0
@@ -244,8 +250,8 @@ def test_warmup_records_are_separate_and_engine_stats_are_reset_after_warmup() -
     )
 
     async def scenario() -> tuple[RunOutcome, dict[str, Any]]:
-        outcome = await run_workload(engine, load)
-        return outcome, await engine.stats()
+        outcome = await run_workload(engine, load, listeners=[ResetFiguresAfterWarmup(engine)])
+        return outcome, await engine.figures()
 
     outcome, stats = asyncio.run(scenario())
     assert [r.request_id for r in outcome.warmup_records] == [-2, -1]

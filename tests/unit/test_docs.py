@@ -36,3 +36,9 @@ def test_readme_documents_every_environment_variable():
 def test_configuration_doc_is_generated_from_the_current_config():
     render = runpy.run_path(str(DOCS / "gen_configuration.py"))["render"]
     assert (DOCS / "CONFIGURATION.md").read_text() == render(), "run: python docs/gen_configuration.py"
+
+
+def test_metrics_doc_table_is_generated_from_the_current_registry():
+    module = runpy.run_path(str(DOCS / "gen_metrics.py"))
+    text = (DOCS / "METRICS.md").read_text()
+    assert text == module["render"](text), "run: python docs/gen_metrics.py"

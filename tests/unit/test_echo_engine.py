@@ -96,9 +96,9 @@ def test_stats_count_served_requests_and_reset_forgets_them() -> None:
         await engine.start()
         await collect(engine, request(3))
         await collect(engine, request(4))
-        before = await engine.stats()
-        await engine.reset_stats()
-        after = await engine.stats()
+        before = await engine.figures()
+        await engine.reset_figures()
+        after = await engine.figures()
         await engine.shutdown()
         return before, after
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from specbench.config import RunConfig
-from specbench.results import (
+from specbench.results.files import (
     default_result_name,
     requests_path,
     result_path,

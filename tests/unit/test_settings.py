@@ -116,7 +116,7 @@ def test_unknown_setting_in_profile_is_named(tmp_path: Path):
 @pytest.mark.parametrize(
     ("flags", "message"),
     [
-        ({"workload.rate": -1.0}, r"workload\.rate \(from flag --rate\) = -1\.0: .*greater than 0"),
+        ({"workload.rate": -1.0}, r"workload\.rate \(from flag --rate\) = -1: .*greater than 0"),
         ({"workload.num_prompts": -5}, r"workload\.num_prompts \(from flag --num-prompts\) = -5"),
         ({"engine": "tgi"}, r"engine \(from flag --engine\) = tgi"),
         ({"method": "beam"}, r"method"),

@@ -10,11 +10,16 @@ from rich.console import Console
 from specbench.metrics import METRICS
 from specbench.report import render_summary
 from specbench.report.summary import INTERRUPTED_NOTE, TITLE
+from specbench.results.model import BenchmarkResult
 
 
 def rendered(result: dict[str, Any]) -> str:
+    """`result` as the file holds it: metrics flat, beside `status` (moved into the run section here)."""
+    flat = dict(result)
+    run = {"id": "test", "status": flat.pop("status", "completed")}
+    engine = {"model": "m", "method": "target-ar", **flat.pop("engine", {"name": "transformers"})}
     console = Console(record=True, width=120, color_system=None)
-    render_summary(result, console)
+    render_summary(BenchmarkResult.from_json_dict({**flat, "run": run, "engine": engine}), console)
     return console.export_text()
 
 

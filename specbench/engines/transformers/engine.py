@@ -197,7 +197,7 @@ class TransformersEngine:
                 channel.abandoned = True
                 scheduler.cancel(channel)
 
-    async def stats(self) -> dict[str, Any]:
+    async def figures(self) -> dict[str, Any]:
         if self._scheduler is None:
             return {}
         await self._scheduler.settle()
@@ -205,7 +205,7 @@ class TransformersEngine:
             return {}
         return self._counters.as_stats()
 
-    async def reset_stats(self) -> None:
+    async def reset_figures(self) -> None:
         if self._scheduler is not None:
             await self._scheduler.settle()
         self._counters.reset()

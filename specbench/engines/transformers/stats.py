@@ -26,7 +26,7 @@ class EngineCounters:
     generate_calls: int = 0
     batched_requests: int = 0
     forward_passes: int = 0
-    # Compilation happens in warm-up and must outlive reset_stats() to be reported at all.
+    # Compilation happens in warm-up and must outlive reset_figures() to be reported at all.
     compile_time_s: float = 0.0
     compiling_calls: int = 0
     compiling_calls_measured: int = 0

@@ -122,12 +122,12 @@ class VllmEngine:
             notes=list(self._plan.notes),
         )
 
-    async def stats(self) -> dict[str, Any]:
+    async def figures(self) -> dict[str, Any]:
         if self._running is None or not self._stats_enabled:
             return {}
         return run_stats(self._baseline, MetricsSnapshot.capture(), self._kv_peak.peak)
 
-    async def reset_stats(self) -> None:
+    async def reset_figures(self) -> None:
         if self._running is not None and self._stats_enabled:
             self._baseline = MetricsSnapshot.capture()
             self._kv_peak.reset()

@@ -73,8 +73,8 @@ def run_stats(before: MetricsSnapshot, after: MetricsSnapshot, peak_kv_usage: fl
 
     queries, hits = delta("vllm:prefix_cache_queries"), delta("vllm:prefix_cache_hits")
     stats: dict[str, Any] = {
-        "prompt_tokens": delta("vllm:prompt_tokens"),
-        "generation_tokens": delta("vllm:generation_tokens"),
+        "engine_prompt_tokens": delta("vllm:prompt_tokens"),
+        "engine_generation_tokens": delta("vllm:generation_tokens"),
         "num_preemptions": delta("vllm:num_preemptions"),
         "prefix_cache_queries": queries,
         "prefix_cache_hits": hits,

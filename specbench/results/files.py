@@ -1,4 +1,4 @@
-"""The result file: one versioned JSON document per run, written atomically."""
+"""Where results go and how they are written: atomically, readable by others, never over an earlier one."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from specbench.errors import ConfigError
 
 
 def default_result_name(config: RunConfig) -> str:
-    """benchmark_results_<method>[_vllm].json, the original tool's names."""
+    """benchmark_results_<method>[_<engine>].json, the original tool's names (Transformers has no suffix)."""
     suffix = "" if config.engine is EngineName.transformers else f"_{config.engine.value}"
     return f"benchmark_results_{config.method.value.replace('-', '_')}{suffix}.json"
 
@@ -31,6 +31,22 @@ def requests_path(result: Path) -> Path:
     return result.with_name(result.stem + "_requests.jsonl")
 
 
+def engine_log_path(result: Path) -> Path:
+    return result.with_name(result.stem + "_engine.log")
+
+
+def check_writable(directory: Path, what: str = "--output-dir") -> None:
+    """Create `directory` and prove a file can be written there, before anything is measured."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=directory):
+            pass
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot write results to {directory}: {exc.strerror or exc}; pass another {what}"
+        ) from None
+
+
 def _json_safe(value: Any) -> Any:
     # JSON has no Infinity; a rate of inf is written as the string "inf".
     if isinstance(value, float) and not math.isfinite(value):
@@ -42,14 +58,33 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
+def to_json_text(data: dict[str, Any]) -> str:
+    return json.dumps(_json_safe(data), indent=2, allow_nan=False) + "\n"
+
+
+def _umask() -> int:
+    # Read rather than set-and-restore: os.umask() changes it for every thread while it runs.
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
-    """Write to a temporary file beside the target and rename it into place."""
+    """Write to a temporary file beside the target and rename it into place, with the umask's mode."""
+    text = to_json_text(data)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        # mkstemp makes the file private; a result is a shared file like any other the user writes.
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(_json_safe(data), handle, indent=2, allow_nan=False)
-            handle.write("\n")
+            handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
@@ -58,16 +93,21 @@ def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
         raise
 
 
+def fallback_path(path: Path) -> Path:
+    """Where a result goes when its own directory cannot take it: the system's temporary directory."""
+    return Path(tempfile.gettempdir()) / f"specbench-{os.getpid()}-{path.name}"
+
+
 def set_aside_previous(path: Path) -> Path | None:
-    """Keep an earlier run's result (and its records) under a timestamped name instead of overwriting."""
+    """Keep an earlier run's result (and its records and log) under a timestamped name."""
     if not path.exists():
         return None
     stamp = _mtime_stamp(path)
     kept = path.with_name(f"{path.stem}.{stamp}{path.suffix}")
     os.replace(path, kept)
-    old_requests = requests_path(path)
-    if old_requests.exists():
-        os.replace(old_requests, requests_path(kept))
+    for companion in (requests_path, engine_log_path):
+        if companion(path).exists():
+            os.replace(companion(path), companion(kept))
     return kept
 
 
