@@ -24,7 +24,7 @@ def run_vllm_cli(out: Path, *args: str) -> dict:
 def test_vllm_smoke_run_measures_every_request(tmp_path: Path):
     result = run_vllm_cli(tmp_path / "ar.json")
     assert result["engine"]["name"] == "vllm"
-    assert result["status"] == "completed"
+    assert result["run"]["status"] == "completed"
     assert (result["completed"], result["failed"]) == (16, 0)
     assert result["total_output_tokens"] == 16 * 16
     assert result["output_throughput"] > 0
@@ -37,7 +37,7 @@ def test_vllm_smoke_run_measures_every_request(tmp_path: Path):
 
 def test_vllm_speculative_run_reports_acceptance_as_flat_keys(tmp_path: Path):
     result = run_vllm_cli(tmp_path / "spec.json", "--method", "speculative", "--num-speculative-tokens", "3")
-    assert result["draft_model"] is not None  # the built-in draft
+    assert result["engine"]["draft_model"] is not None  # the built-in draft
     assert result["spec_num_draft_tokens"] == 3 * result["spec_num_drafts"] > 0
     assert 0 <= result["spec_num_accepted_tokens"] <= result["spec_num_draft_tokens"]
     assert result["spec_mean_acceptance_length"] == pytest.approx(
