@@ -184,7 +184,7 @@ class RunConfig(_Section):
         False, description="Random weights from config.json alone: real speed, meaningless text."
     )
     trust_remote_code: bool = Field(False, description="Allow model code from the model directory to run.")
-    seed: int = Field(0, description="Seeds the workload and the engine: two runs send the same thing.")
+    seed: int = Field(0, ge=0, description="Seeds the workload and the engine: two runs send the same thing.")
     percentiles: list[float] = Field([90.0, 95.0, 99.0], description="Percentiles reported per metric.")
     workload: WorkloadConfig = WorkloadConfig()
     speculative: SpeculativeConfig = SpeculativeConfig()

@@ -253,7 +253,14 @@ def build_tiny_model(
         pad_token_id=tokenizer.pad_token_id,
     )
     out_dir.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(out_dir)
+    # Transformers draws a progress bar while saving; specbench's own display is the only one.
+    bars_were_on = transformers.utils.logging.is_progress_bar_enabled()
+    transformers.utils.logging.disable_progress_bar()
+    try:
+        model.save_pretrained(out_dir)
+    finally:
+        if bars_were_on:
+            transformers.utils.logging.enable_progress_bar()
     tokenizer.save_pretrained(out_dir)
     _name_portable_tokenizer_class(out_dir / "tokenizer_config.json")
     return out_dir

@@ -28,6 +28,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
     no_args_is_help=True,
+    # Plain help, as argparse and click print it: Rich's panels cut long flag names at 80 columns.
+    rich_markup_mode=None,
     context_settings={"max_content_width": 120},
 )
 app.command(name="run", epilog=run_command.EPILOG)(run_command.run)

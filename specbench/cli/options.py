@@ -73,21 +73,8 @@ def field_help(dotted: str) -> str:
     return model.model_fields[leaf].description or ""
 
 
-_PANELS = {
-    "workload": "Workload",
-    "speculative": "Speculative decoding",
-    "transformers": "Transformers engine",
-    "vllm": "vLLM engine",
-    "echo": "Echo engine (measures the harness alone)",
-    "output": "Output",
-    "slo": "Output",
-}
-
-
 def option(param: str, *names: str, **kwargs: Any) -> Any:
-    key = FLAG_KEYS[param]
-    panel = _PANELS.get(key.split(".")[0], "Model and engine")
-    return typer.Option(*names, help=field_help(key), show_default=False, rich_help_panel=panel, **kwargs)
+    return typer.Option(*names, help=field_help(FLAG_KEYS[param]), show_default=False, **kwargs)
 
 
 def flag_label(param: str) -> str:
@@ -104,9 +91,7 @@ def split_list(text: str, flag: str, parse: Any, example: str) -> Any:
     try:
         values = [parse(part.strip()) for part in text.split(",") if part.strip()]
     except ValueError:
-        raise ConfigError(
-            f"{flag} {text!r}: give a value or several separated by commas, e.g. {example}"
-        ) from None
+        values = []
     if not values:
         raise ConfigError(f"{flag} {text!r}: give a value or several separated by commas, e.g. {example}")
     return values[0] if len(values) == 1 else values

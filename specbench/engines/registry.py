@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from specbench.config import ENGINE_SECTIONS, EngineName, RunConfig
 from specbench.engines.base import Engine
+from specbench.engines.context import ContextLimit, transformers_context_limit, vllm_context_limit
 from specbench.errors import EngineStartError
 
 
@@ -21,6 +22,10 @@ class EngineSpec:
     runs_local_model: bool
     # Its own settings section of RunConfig; the other engines' sections do not apply to it.
     section: str
+    # The longest sequence it takes, where that is known before it starts.
+    context_limit: Callable[[RunConfig], ContextLimit | None] = lambda _: None
+    # False for the echo engine: its figures are the harness's own, so harness lateness is the measurement.
+    measures_inference: bool = True
 
     def ignored_settings(self, chosen: Collection[str]) -> list[str]:
         """Settings the user chose that this engine does not read: say so rather than pretend."""
@@ -52,9 +57,11 @@ def _echo(config: RunConfig) -> Engine:
 
 
 ENGINES: dict[EngineName, EngineSpec] = {
-    EngineName.transformers: EngineSpec(EngineName.transformers, _transformers, True, "transformers"),
-    EngineName.vllm: EngineSpec(EngineName.vllm, _vllm, True, "vllm"),
-    EngineName.echo: EngineSpec(EngineName.echo, _echo, False, "echo"),
+    EngineName.transformers: EngineSpec(
+        EngineName.transformers, _transformers, True, "transformers", transformers_context_limit
+    ),
+    EngineName.vllm: EngineSpec(EngineName.vllm, _vllm, True, "vllm", vllm_context_limit),
+    EngineName.echo: EngineSpec(EngineName.echo, _echo, False, "echo", measures_inference=False),
 }
 
 

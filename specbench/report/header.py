@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from specbench.engines.base import EngineInfo
@@ -39,16 +40,16 @@ def render_header(
     console: Console, *, engine: EngineInfo, workload: Mapping[str, Any], notes: list[str]
 ) -> None:
     table = Table(
-        title=f"specbench · {engine.name} · {engine.method}", show_header=False, title_justify="left"
+        title=escape(f"specbench · {engine.name} · {engine.method}"), show_header=False, title_justify="left"
     )
     table.add_column("setting", style="bold")
     table.add_column("value")
-    table.add_row("model", engine.model)
+    table.add_row("model", escape(engine.model))
     if engine.version:
-        table.add_row(f"{engine.name} version", engine.version)
+        table.add_row(f"{engine.name} version", escape(engine.version))
     for key, value in engine.settings.items():
-        table.add_row(key, describe_value(value))
-    table.add_row("workload", describe_workload(workload))
+        table.add_row(escape(key), escape(describe_value(value)))
+    table.add_row("workload", escape(describe_workload(workload)))
     console.print(table)
     for note in [*engine.notes, *notes]:
-        console.print(f"[yellow]note:[/] {note}")
+        console.print(f"[yellow]note:[/] {escape(note)}")

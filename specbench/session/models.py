@@ -8,10 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from specbench.config import RunConfig
+from specbench.engines.context import check_fits
 from specbench.engines.registry import engine_spec
 from specbench.errors import ConfigError
 from specbench.tiny_model import TINY_MODEL_NOTE, ensure_tiny_models
 from specbench.workload.tokenizer import PromptTokenizer, SyntheticTokenizer, load_tokenizer
+from specbench.workload.types import Workload
 
 
 def check_model_dir(path: Path, flag: str) -> None:
@@ -58,3 +60,15 @@ def ignored_settings_notes(config: RunConfig, sources: Mapping[str, str]) -> lis
         return []
     shown = ", ".join(f"{key} ({sources[key]})" for key in ignored)
     return [f"settings the {config.engine.value} engine does not read, ignored: {shown}"]
+
+
+def check_context(config: RunConfig, workload: Workload) -> None:
+    """Refuse, before the engine starts, a workload whose longest request the model cannot hold."""
+    requests = [*workload.warmup, *workload.requests]
+    problem = check_fits(
+        engine_spec(config.engine).context_limit(config),
+        longest_input=max(len(r.prompt_token_ids) for r in requests),
+        longest_output=max(r.max_tokens for r in requests),
+    )
+    if problem:
+        raise ConfigError(problem)

@@ -13,6 +13,7 @@ from typing import Any
 from specbench import __version__
 from specbench.config import RunConfig
 from specbench.engines.base import Engine, EngineInfo
+from specbench.engines.registry import engine_spec
 from specbench.environment import collect_environment
 from specbench.metrics import compute_metrics
 from specbench.metrics.registry import merge_sources
@@ -120,7 +121,12 @@ def build_result(
             engine_log=files.engine_log.name if _has_content(files.engine_log) else None,
             num_not_sent=outcome.not_sent,
             notes=list(notes),
-            warnings=client_warnings(outcome.records, metrics, rate=config.workload.rate),
+            warnings=client_warnings(
+                outcome.records,
+                metrics,
+                rate=config.workload.rate,
+                beside_inference=engine_spec(config.engine).measures_inference,
+            ),
         ),
         engine=EngineSection(**info, draft_model=str(config.draft_model) if config.draft_model else None),
         workload=workload.summary,
@@ -133,13 +139,18 @@ def build_result(
 
 
 def client_warnings(
-    records: Sequence[RequestRecord], metrics: Mapping[str, Any], *, rate: float
+    records: Sequence[RequestRecord],
+    metrics: Mapping[str, Any],
+    *,
+    rate: float,
+    beside_inference: bool = True,
 ) -> list[str]:
     """Say so when the client's own lateness changed what was measured, not merely when it was late.
 
     Two ways it can: the requests left at a lower rate than their schedule asked for (the engine saw less
-    load than planned), or the lateness is a visible share of the latencies beside it. With rate inf every
-    request is due at once, so lateness only measures how fast the burst was handed over.
+    load than planned), or the lateness is a visible share of the inference latencies beside it (not with the
+    echo engine, whose latencies are the harness's own). With rate inf every request is due at once, so
+    lateness only measures how fast the burst was handed over.
     """
     if math.isinf(rate) or len(records) < 2:
         return []
@@ -156,7 +167,8 @@ def client_warnings(
         )
     lag, ttft = metrics.get("p99_dispatch_lag_ms"), metrics.get("median_ttft_ms")
     if (
-        isinstance(lag, float)
+        beside_inference
+        and isinstance(lag, float)
         and isinstance(ttft, float)
         and lag > max(_LAG_NOISE_MS, _LAG_SHARE_OF_TTFT * ttft)
     ):

@@ -32,7 +32,7 @@ from specbench.runner.dispatcher import PhaseListener, RunProgress
 from specbench.session.engine_log import EngineLog
 from specbench.session.engine_session import EngineSession
 from specbench.session.interrupts import Interrupts, RunPhase, StartInterrupted
-from specbench.session.models import ignored_settings_notes, resolve_models, workload_tokenizer
+from specbench.session.models import check_context, ignored_settings_notes, resolve_models, workload_tokenizer
 from specbench.session.output import (
     PointOutput,
     point_file_name,
@@ -43,7 +43,7 @@ from specbench.session.output import (
 )
 from specbench.session.point import MeasuredPoint, build_result, measure_point
 from specbench.session.start import started_engine
-from specbench.settings import RunPlan, SessionPlan
+from specbench.settings import ResolvedConfig, RunPlan, SessionPlan
 from specbench.workload.builder import build_workload
 from specbench.workload.types import Workload
 
@@ -59,6 +59,15 @@ class RunReport:
 
 def new_run_id() -> str:
     return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + uuid.uuid4().hex[:6]
+
+
+@dataclass(slots=True)
+class PreparedSession:
+    """A session checked and ready to start: models resolved, every point's workload built."""
+
+    config: RunConfig
+    notes: list[str]
+    points: list[tuple[ResolvedConfig, Workload]]
 
 
 class PlanRunner:
@@ -90,13 +99,15 @@ class PlanRunner:
                 f"{', '.join(self.plan.varied)} take several values, so there are several results: "
                 "pass --output-dir DIR instead of --output"
             )
-        # Every place a file will go is proven writable before any engine starts.
+        # Everything that can be checked is, before any engine starts: a head-to-head must not fail on
+        # its last combination's bad dataset after the first has run for ten minutes.
+        prepared = [self._prepare(session_plan) for session_plan in self.plan.sessions]
         check_writable(self.directory or result_path(self.plan.sessions[0].config).parent)
         with self.interrupts.installed():
-            for session_plan in self.plan.sessions:
+            for session in prepared:
                 if self.interrupts.signum is not None:
                     break
-                await self._run_session(session_plan)
+                await self._run_session(session)
         if self.interrupts.signum is not None:
             self.report.exit_code = self.interrupts.exit_code
         elif self.report.problems:
@@ -105,11 +116,17 @@ class PlanRunner:
             self._print_points()
         return self.report
 
-    async def _run_session(self, session_plan: SessionPlan) -> None:
+    def _prepare(self, session_plan: SessionPlan) -> PreparedSession:
         config, notes = resolve_models(session_plan.config)
         notes += ignored_settings_notes(config, session_plan.sources)
         tokenizer = workload_tokenizer(config)
         points = [(point, build_workload(point.config, tokenizer)) for point in session_plan.points]
+        for _, workload in points:
+            check_context(config, workload)
+        return PreparedSession(config, notes, points)
+
+    async def _run_session(self, prepared: PreparedSession) -> None:
+        config, notes, points = prepared.config, prepared.notes, prepared.points
         # One log per engine session, named after the session's results without what varies among its points.
         first = points[0][0].config
         log_file = default_result_name(first) if self.directory is not None else result_path(first).name

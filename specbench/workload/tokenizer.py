@@ -148,7 +148,10 @@ def _vocab_only_tokenizer(path: Path) -> VocabOnlyTokenizer:
     text_config: dict[str, Any] = config.get("text_config") or config
     vocab_size = text_config.get("vocab_size", config.get("vocab_size"))
     if not isinstance(vocab_size, int) or vocab_size < 1:
-        raise ConfigError(f"{config_path} has no vocab_size: pass --tokenizer DIR")
+        raise ConfigError(
+            f"{config_path} has no vocab_size (nor text_config.vocab_size), which the model needs: add the "
+            "model's vocabulary size to that file"
+        )
     ids = {name: _as_ids(text_config.get(name, config.get(name))) for name in _SPECIAL_ID_KEYS}
     return VocabOnlyTokenizer(
         path=path,

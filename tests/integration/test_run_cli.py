@@ -108,38 +108,3 @@ def test_dry_run_prints_sources_and_runs_nothing(tmp_path: Path, capsys, monkeyp
     out = capsys.readouterr().out
     assert "env AUTO_RATE" in out and "flag --duration" in out and "profile quick-test" in out
     assert not (tmp_path / "results").exists()
-
-
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (["--profile", "nope"], "unknown profile 'nope'"),
-        (["--rate", "-2"], "greater than 0"),
-        (["--num-prompts", "-1"], "num_prompts"),
-        (["--engine", "tgi"], "engine"),
-        (["--method", "beam-search"], "method"),
-        (["--model", "/no/such/dir"], "no such directory"),
-        (["--method", "speculative", "--model", "."], "needs a draft model"),
-        (["--num-prompts", "0"], "needs --duration"),
-        (["--device", "gpu"], "use auto, cpu, cuda or cuda:N"),
-        (["--engine", "echo", "--output", "."], "is a directory"),
-        (
-            ["--engine", "echo", "--draft-model", "/no/such/draft"],
-            "--draft-model /no/such/draft: no such directory",
-        ),
-    ],
-)
-def test_bad_input_exits_2_with_one_line(args, message, tmp_path: Path, capsys, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    assert run_cli(*args) == 2
-    err = capsys.readouterr().err.strip()
-    assert message in err
-    assert "Traceback" not in err
-    assert len(err.splitlines()) == 1
-
-
-def test_malformed_profile_exits_2(tmp_path: Path, capsys):
-    bad = tmp_path / "bad.yaml"
-    bad.write_text("workload: {rate: [\n")
-    assert run_cli("--profile", str(bad)) == 2
-    assert "not valid YAML" in capsys.readouterr().err

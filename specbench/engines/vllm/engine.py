@@ -8,6 +8,7 @@ import gc
 import itertools
 import os
 import time
+import traceback
 from collections.abc import AsyncIterator, Callable
 from contextlib import aclosing
 from dataclasses import dataclass
@@ -64,9 +65,14 @@ class VllmEngine:
             loggers = [self._kv_peak.logger_factory()] if self._stats_enabled else []
             # No local here may hold the AsyncLLM: vLLM's first import (in _import_vllm) leaves an import
             # frame alive whose caller chain reaches this frame, so its locals would outlive shutdown().
-            self._running = await asyncio.to_thread(
-                _launch, async_llm, args, serving, loggers, plan.detokenize
+            launch = asyncio.ensure_future(
+                asyncio.to_thread(_launch, async_llm, args, serving, loggers, plan.detokenize)
             )
+            try:
+                self._running = await asyncio.shield(launch)
+            except asyncio.CancelledError:
+                await self._abandon(launch)
+                raise
         except Exception as exc:
             self._processes.stop()
             self._restore_env()
@@ -76,6 +82,25 @@ class VllmEngine:
         self._processes.after_start()
         self._resolved = _resolved_settings(self._running.llm.vllm_config)
         self._undo_env_cache = _cache_vllm_env()
+
+    async def _abandon(self, launch: asyncio.Future[_Running]) -> None:
+        """The start was given up (Ctrl-C, SIGTERM). The launch thread cannot be stopped, but the engine
+        processes it starts can: killing them makes it fail within moments instead of finishing an engine
+        that nobody would shut down."""
+        while not launch.done():
+            self._processes.kill_started()
+            await asyncio.wait({launch}, timeout=0.25)
+        error = launch.exception()
+        if error is None:
+            launch.result().llm.shutdown()
+        else:
+            # Its tracebacks hold the half-built AsyncLLM; let it go now, while vLLM's modules are alive,
+            # not at interpreter exit where its __del__ prints a traceback.
+            _drop_tracebacks(error)
+        del error, launch
+        gc.collect()
+        self._processes.stop()
+        self._restore_env()
 
     async def generate(self, request: EngineRequest) -> AsyncIterator[StreamEvent]:
         running = self._started()
@@ -138,9 +163,11 @@ class VllmEngine:
             # Blocking this loop on purpose: were it free, vLLM's output handler would wake up to a dead
             # engine and log a traceback before shutdown() cancels it.
             running.llm.shutdown()
+            # AsyncLLM.__del__ shuts down again. Usually collecting now runs it while vLLM's modules are
+            # alive; where something still holds the engine (a cancelled request's traceback), it would run
+            # at interpreter exit and print a traceback, so the second shutdown is made a no-op.
+            running.llm.shutdown = _already_shut_down
             del running
-            # AsyncLLM.__del__ shuts down again; run it now, not at interpreter exit where it prints a
-            # traceback because the modules it needs are already gone.
             gc.collect()
         self._processes.stop()
         if self._undo_env_cache is not None:
@@ -171,6 +198,24 @@ class VllmEngine:
             else:
                 os.environ[key] = value
         self._saved_env.clear()
+
+
+def _already_shut_down(timeout: float | None = None) -> None:
+    """Stands in for AsyncLLM.shutdown once the engine has been shut down."""
+
+
+def _drop_tracebacks(error: BaseException) -> None:
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [error]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if current.__traceback__ is not None:
+            traceback.clear_frames(current.__traceback__)
+        current.__traceback__ = None
+        pending += [current.__cause__, current.__context__]
 
 
 def _import_vllm() -> tuple[Any, Any, Any]:

@@ -45,6 +45,16 @@ class EngineProcesses:
             proc for pid, proc in _descendants().items() if pid not in before and not _is_shared_helper(proc)
         ]
 
+    def kill_started(self) -> None:
+        """Kill at once every process that appeared since before_start (an abandoned start)."""
+        import psutil
+
+        before = self._before or set()
+        for pid, proc in _descendants().items():
+            if pid not in before and not _is_shared_helper(proc):
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    proc.kill()
+
     def stop(self) -> None:
         """Wait for the engine's processes to exit after vLLM's own shutdown; kill any that hang on."""
         if self._before is None:
