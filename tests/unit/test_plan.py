@@ -1,0 +1,62 @@
+"""Several engines, methods, rates or concurrencies in one invocation: each engine × method is an engine
+session, each rate × concurrency a point inside it; everything else takes one value."""
+
+from __future__ import annotations
+
+import pytest
+
+from specbench.errors import ConfigError
+from specbench.settings import resolve_plan
+
+
+def plan(flags: dict | None = None, environ: dict | None = None, profile: str | None = None):
+    return resolve_plan(profile=profile, flags=flags or {}, flag_names={}, environ=environ or {})
+
+
+def test_one_value_each_is_a_single_run():
+    single = plan({"engine": "echo"}).single
+    assert single is not None and single.config.engine.value == "echo"
+
+
+def test_engines_and_methods_make_one_session_per_combination():
+    result = plan({"engine": ["echo", "transformers"], "method": ["target-ar", "prompt-lookup"]})
+    combos = [(s.config.engine.value, s.config.method.value) for s in result.sessions]
+    assert combos == [
+        ("echo", "target-ar"),
+        ("echo", "prompt-lookup"),
+        ("transformers", "target-ar"),
+        ("transformers", "prompt-lookup"),
+    ]
+    assert result.varied == ("engine", "method")
+    assert all(len(session.points) == 1 for session in result.sessions)
+
+
+def test_rates_and_concurrencies_are_points_of_one_session_in_order():
+    result = plan({"engine": "echo", "workload.rate": [1.0, 4.0], "workload.max_concurrency": [1, 8]})
+    (session,) = result.sessions
+    points = [(p.config.workload.rate, p.config.workload.max_concurrency) for p in session.points]
+    assert points == [(1.0, 1), (1.0, 8), (4.0, 1), (4.0, 8)]
+    assert result.varied == ("workload.rate", "workload.max_concurrency")
+
+
+def test_auto_rate_of_the_original_tool_takes_a_list_too():
+    result = plan(environ={"AUTO_RATE": "2,8", "INFERENCE_ENGINE": "echo"})
+    assert [p.config.workload.rate for p in result.sessions[0].points] == [2.0, 8.0]
+    assert result.sessions[0].points[0].sources["workload.rate"] == "env AUTO_RATE"
+
+
+def test_a_repeated_value_is_measured_once():
+    result = plan({"engine": ["echo", "echo"]})
+    assert result.single is not None and result.varied == ()
+
+
+def test_a_list_where_one_value_belongs_is_refused(tmp_path):
+    profile = tmp_path / "p.yaml"
+    profile.write_text("workload:\n  input_len: [8, 16]\n")
+    with pytest.raises(ConfigError, match=r"workload\.input_len .* takes one value"):
+        plan(profile=str(profile))
+
+
+def test_every_combination_is_validated_before_anything_runs():
+    with pytest.raises(ConfigError, match="rate"):
+        plan({"engine": "echo", "workload.rate": [1.0, -1.0]})
