@@ -1,0 +1,183 @@
+"""The facts of one run that a reader needs beside its figures, taken from whichever tool wrote it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from specbench.results.model import BenchmarkResult
+
+TOOL_NAMES = {
+    "specbench": "specbench",
+    "vllm-bench-serve": "vllm bench serve",
+    "guidellm": "guidellm",
+    "aiperf": "aiperf",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class RunFacts:
+    """What was run and how: None where the file does not say."""
+
+    engine: str
+    method: str | None
+    model: str
+    draft_model: str | None
+    profile: str | None
+    rate: float | None  # requests/s; inf = all at once
+    max_concurrency: int | None
+    duration_s: float | None
+    completed: int | None
+    failed: int | None
+    mean_input_tokens: float | None
+    mean_output_tokens: float | None
+    dataset: str | None
+    gpu: str | None  # "1× NVIDIA H200", "CPU"
+    weights: str | None  # "dummy", "real"
+    date: str | None
+    source: str  # the tool that wrote the file, with its version when known
+    status: str
+    not_sent: int = 0
+
+
+def facts_of(result: BenchmarkResult) -> RunFacts:
+    metrics = result.metrics
+    completed = _number(metrics.get("completed"))
+    return RunFacts(
+        engine=_engine(result),
+        method=None if result.engine.method == "unknown" else result.engine.method,
+        model=result.engine.model,
+        draft_model=result.engine.draft_model,
+        profile=_profile(result),
+        rate=_rate(metrics.get("requested_rate")),
+        max_concurrency=_int(result.workload.get("max_concurrency")),
+        duration_s=_number(metrics.get("duration")),
+        completed=_int(completed),
+        failed=_int(metrics.get("failed")),
+        mean_input_tokens=_per_request(metrics.get("total_input_tokens"), completed),
+        mean_output_tokens=_per_request(metrics.get("total_output_tokens"), completed),
+        dataset=result.workload.get("dataset"),
+        gpu=_gpu(result),
+        weights=_weights(result),
+        date=_date(result.run.started_at),
+        source=_source(result),
+        status=result.run.status,
+        not_sent=result.run.num_not_sent,
+    )
+
+
+def model_name(model: str) -> str:
+    """The last part of a path or hub id: '/root/models/qwen3-8b' → 'qwen3-8b'."""
+    return model.rstrip("/").rsplit("/", 1)[-1] or model
+
+
+def describe_rate(rate: float | None, max_concurrency: int | None) -> str | None:
+    parts = []
+    if rate is not None:
+        parts.append("all at once" if math.isinf(rate) else f"{rate:g} req/s")
+    if max_concurrency is not None:
+        parts.append(f"max {max_concurrency} in flight")
+    return ", ".join(parts) or None
+
+
+def _engine(result: BenchmarkResult) -> str:
+    version = result.engine.version
+    return (
+        f"{result.engine.name} {version}"
+        if version and result.source_format == "specbench"
+        else (result.engine.name)
+    )
+
+
+def _profile(result: BenchmarkResult) -> str | None:
+    for origin in result.config_sources.values():
+        if origin.startswith("profile "):
+            return origin.removeprefix("profile ")
+    return None
+
+
+def _rate(value: Any) -> float | None:
+    if value in ("inf", "Infinity"):
+        return math.inf
+    return float(value) if isinstance(value, int | float) else None
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _int(value: Any) -> int | None:
+    number = _number(value)
+    return int(number) if number is not None else None
+
+
+def _per_request(total: Any, completed: float | None) -> float | None:
+    total = _number(total)
+    return total / completed if total is not None and completed else None
+
+
+def _gpu(result: BenchmarkResult) -> str | None:
+    devices = (result.gpus or {}).get("devices") or result.environment.get("devices") or []
+    names = [d.get("name") for d in devices if isinstance(d, dict) and d.get("name")]
+    if names:
+        return ", ".join(f"{count}× {name}" for name, count in Counter(names).items())
+    if str(result.engine.settings.get("device", "")).startswith("cpu"):
+        return "CPU"
+    return None
+
+
+def _weights(result: BenchmarkResult) -> str | None:
+    if result.source_format != "specbench" or result.engine.name == "echo":
+        return None
+    dummy = result.config.get("dummy_weights")
+    return None if dummy is None else ("dummy" if dummy else "real")
+
+
+def _date(text: str | None) -> str | None:
+    if not text:
+        return None
+    try:
+        when = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return text
+    return when.strftime("%Y-%m-%d %H:%M") + (" UTC" if when.utcoffset() == dt.timedelta(0) else "")
+
+
+def _source(result: BenchmarkResult) -> str:
+    tool = TOOL_NAMES.get(result.source_format, result.source_format)
+    if result.source_format == "specbench":
+        version = result.run.specbench_version
+    else:
+        version = (result.environment.get("packages") or {}).get(result.source_format)
+    return f"{tool} {version}" if version else tool
+
+
+def describe_facts(facts: RunFacts | None, error: str | None = None) -> dict[str, str | None]:
+    """The header of one column, fact name → text (None where the file does not say)."""
+    if facts is None:
+        return {"status": f"no result: {error}" if error else "no result"}
+    lengths = None
+    if facts.mean_input_tokens is not None and facts.mean_output_tokens is not None:
+        lengths = f"{facts.mean_input_tokens:.4g} / {facts.mean_output_tokens:.4g} tokens"
+    requests = None
+    if facts.completed is not None:
+        requests = f"{facts.completed} ok" + (f", {facts.failed} failed" if facts.failed else "")
+    return {
+        "engine": facts.engine,
+        "method": facts.method,
+        "model": model_name(facts.model),
+        "draft": model_name(facts.draft_model) if facts.draft_model else None,
+        "profile": facts.profile,
+        "rate": describe_rate(facts.rate, facts.max_concurrency),
+        "duration": f"{facts.duration_s:.1f} s" if facts.duration_s is not None else None,
+        "requests": requests,
+        "in / out per request": lengths,
+        "GPU": facts.gpu,
+        "weights": facts.weights,
+        "date": facts.date,
+        "source": facts.source,
+        "status": facts.status,
+    }
