@@ -18,6 +18,10 @@ TOOL_NAMES = {
 }
 
 
+# Methods that run no draft model, though the config may name one.
+_NO_DRAFT = ("target-ar", "prompt-lookup")
+
+
 @dataclass(frozen=True, slots=True)
 class RunFacts:
     """What was run and how: None where the file does not say."""
@@ -50,7 +54,7 @@ def facts_of(result: BenchmarkResult) -> RunFacts:
         engine=_engine(result),
         method=None if result.engine.method == "unknown" else result.engine.method,
         model=result.engine.model,
-        draft_model=result.engine.draft_model,
+        draft_model=result.engine.draft_model if result.engine.method not in _NO_DRAFT else None,
         profile=_profile(result),
         rate=_rate(metrics.get("requested_rate")),
         max_concurrency=_int(result.workload.get("max_concurrency")),
@@ -175,7 +179,7 @@ def describe_facts(facts: RunFacts | None, error: str | None = None) -> dict[str
         "duration": f"{facts.duration_s:.1f} s" if facts.duration_s is not None else None,
         "requests": requests,
         "in / out per request": lengths,
-        "GPU": facts.gpu,
+        "hardware": facts.gpu,
         "weights": facts.weights,
         "date": facts.date,
         "source": facts.source,

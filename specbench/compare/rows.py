@@ -45,7 +45,9 @@ def build_rows(
         if lists:
             for position in range(max(len(value) for value in lists)):
                 values = [_item(value, position) for value in columns]
-                rows.append(_row(f"{key}[{position}]", spec, f"Position {position}", values, baseline))
+                rows.append(
+                    _row(f"{key}[{position}]", spec, position_label(spec, position), values, baseline)
+                )
         elif any(isinstance(value, int | float) for value in columns):
             values = [value if isinstance(value, int | float) else None for value in columns]
             rows.append(_row(key, spec, row_label(key, spec), values, baseline))
@@ -58,6 +60,12 @@ def row_label(key: str, spec: MetricSpec) -> str:
         return spec.label
     stat = key.split("_", 1)[0]
     return f"{stat.capitalize()} {spec.label} ({spec.unit})"
+
+
+def position_label(spec: MetricSpec, position: int) -> str:
+    """'Per-position acceptance, position 0 (%)': the list's label with the position before its unit."""
+    name, _, unit = spec.label.partition(" (")
+    return f"{name}, position {position}" + (f" ({unit}" if unit else "")
 
 
 def ratio(value: float | None, base: float | None) -> float | None:

@@ -130,7 +130,7 @@ def test_speculative_rows_show_rate_length_and_each_draft_position() -> None:
     )
     assert row(comparison, "spec_acceptance_rate").values == (0.6, 0.6)
     positions = [r for r in comparison.rows if r.key.startswith("spec_acceptance_per_position")]
-    assert [r.label for r in positions] == ["Position 0", "Position 1", "Position 2"]
+    assert [r.label for r in positions] == [f"Per-position acceptance, position {i} (%)" for i in range(3)]
     assert positions[1].ratios[1] == pytest.approx(0.5)
     assert positions[2].values == (0.4, None)
 

@@ -30,7 +30,8 @@ def latency_cdf_plot(name: str, curves: Sequence[tuple[int, str, Cdf]]) -> Plot:
         positive = cdf.values[cdf.values > 0]
         if positive.size:
             smallest, largest = min(smallest, float(positive[0])), max(largest, float(positive[-1]))
-    if largest > 0 and largest / smallest > LOG_SPAN:
+    log = largest > 0 and largest / smallest > LOG_SPAN
+    if log:
         ax.set_xscale("log")
     for share in (50, 99):
         ax.axhline(share, color="grey", linewidth=0.8, linestyle=":")
@@ -45,7 +46,7 @@ def latency_cdf_plot(name: str, curves: Sequence[tuple[int, str, Cdf]]) -> Plot:
             color="grey",
         )
     ax.set_ylim(0, 101)
-    ax.set_xlabel(f"{name.upper()} (ms)")
+    ax.set_xlabel(f"{name.upper()} (ms{', log scale' if log else ''})")
     ax.set_ylabel(f"{unit_of} at or below (%)")
     ax.set_title(f"{title} — cumulative distribution")
     legend(ax)

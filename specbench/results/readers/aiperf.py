@@ -18,6 +18,7 @@ from typing import Any
 
 from specbench.metrics.registry import distribution_key
 from specbench.results.model import BenchmarkResult, EngineSection, RunSection
+from specbench.speculative import accepted_per_position, spec_stats
 
 FORMAT = "aiperf"
 
@@ -42,6 +43,13 @@ FIGURES: dict[str, str] = {
     "total_token_throughput": "total_token_throughput",
 }
 # Units AIPerf writes, as a factor to specbench's (ms for latencies, s for durations).
+# AIPerf run totals (their `avg`) behind the speculative figures, and the per-draft acceptance histogram.
+SPECULATIVE_TOTALS: dict[str, str] = {
+    "total_spec_decode_steps": "drafts",
+    "total_draft_tokens": "draft_tokens",
+    "total_accepted_draft_tokens": "accepted",
+}
+ACCEPTANCE_HISTOGRAM = "pooled_spec_decode_acceptance_histogram"
 _TO_MS = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "sec": 1000.0, "s": 1000.0}
 _TO_S = {unit: factor / 1000.0 for unit, factor in _TO_MS.items()}
 _PERCENTILE = re.compile(r"p\d+(?:\.\d+)?")
@@ -76,7 +84,20 @@ def figures(data: dict[str, Any]) -> dict[str, Any]:
                 out[distribution_key(STATISTICS[key], name)] = value * factor
             if _PERCENTILE.fullmatch(key):
                 out[distribution_key(key, name)] = value * factor
-    return out
+    return out | speculative_figures(data)
+
+
+def speculative_figures(data: dict[str, Any]) -> dict[str, Any]:
+    """specbench's speculative figures from AIPerf's totals, by the one definition (speculative.py)."""
+    totals = {name: (data.get(theirs) or {}).get("avg") for theirs, name in SPECULATIVE_TOTALS.items()}
+    if any(value is None for value in totals.values()):
+        return {}
+    histogram = data.get(ACCEPTANCE_HISTOGRAM)
+    per_position = None
+    if isinstance(histogram, dict):
+        per_position = accepted_per_position({int(j): int(n) for j, n in histogram.items()})
+    counts = {name: int(value) for name, value in totals.items()}
+    return spec_stats(counts["drafts"], counts["draft_tokens"], counts["accepted"], per_position)
 
 
 def read(data: dict[str, Any], path: Path) -> list[BenchmarkResult]:
@@ -99,7 +120,7 @@ def read(data: dict[str, Any], path: Path) -> list[BenchmarkResult]:
             engine=EngineSection(
                 name=f"endpoint ({endpoint.get('type') or 'unknown'})",
                 model=str(models[0].get("name") or "unknown"),
-                method="unknown",
+                method="speculative" if "spec_num_drafts" in metrics else "unknown",
                 settings={"url": ", ".join(endpoint.get("urls") or []) or None},
             ),
             workload={

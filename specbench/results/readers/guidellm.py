@@ -16,6 +16,7 @@ from typing import Any
 
 from specbench.metrics.registry import distribution_key
 from specbench.results.model import BenchmarkResult, EngineSection, RunSection
+from specbench.speculative import accepted_per_position, spec_stats
 
 FORMAT = "guidellm"
 
@@ -81,6 +82,34 @@ def figures(metrics: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in out.items() if value is not None}
 
 
+def speculative_figures(benchmark: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+    """guidellm does not aggregate speculative decoding; vLLM's per-request counts (on each successful
+    request's `response_metrics`) are summed here, but only when guidellm kept every request's record.
+    Returns the figures, or a note saying why there are none although the server speculated."""
+    kept = ((benchmark.get("requests") or {}).get("successful")) or []
+    stats = [((r.get("response_metrics") or {}).get("speculative_decoding")) for r in kept]
+    stats = [s for s in stats if isinstance(s, dict)]
+    if not stats:
+        return {}, None
+    counted = ((benchmark.get("metrics") or {}).get("request_totals") or {}).get("successful")
+    if len(stats) != counted:
+        return {}, (
+            f"guidellm kept the speculative-decoding counts of {len(stats)} of {counted} requests "
+            "(its sample size): acceptance figures are left out rather than taken from a sample"
+        )
+    histogram: dict[int, int] = {}
+    for one in stats:
+        for accepted, drafts in enumerate(one.get("acceptance_histogram") or []):
+            histogram[accepted] = histogram.get(accepted, 0) + int(drafts)
+    figures = spec_stats(
+        sum(int(one.get("num_spec_steps") or 0) for one in stats),
+        sum(int(one.get("num_draft_tokens") or 0) for one in stats),
+        sum(int(one.get("num_accepted_draft_tokens") or 0) for one in stats),
+        accepted_per_position(histogram) if histogram else None,
+    )
+    return figures, None
+
+
 def read(data: dict[str, Any], path: Path) -> list[BenchmarkResult]:
     version = (data.get("metadata") or {}).get("guidellm_version")
     return [_benchmark(b, path, i, version) for i, b in enumerate(data["benchmarks"])]
@@ -97,13 +126,12 @@ def _benchmark(benchmark: dict[str, Any], path: Path, index: int, version: str |
     strategy = config.get("strategy") or {}
     backend = config.get("backend") or {}
     metrics = figures(benchmark.get("metrics") or {})
+    speculative, note = speculative_figures(benchmark)
+    metrics.update(speculative)
     metrics["duration"] = benchmark.get("duration")
     rate, concurrency = _load(strategy, config.get("profile") or {})
     metrics["requested_rate"] = "inf" if rate == math.inf else rate
-    incomplete = ((benchmark.get("metrics") or {}).get("request_totals") or {}).get("incomplete")
-    warnings = [str(w.get("message")) for w in benchmark.get("warnings") or [] if isinstance(w, dict)]
-    if incomplete:
-        warnings.append(f"{incomplete} requests were still running when the benchmark ended (incomplete)")
+    warnings = _warnings(benchmark) + ([note] if note else [])
     return BenchmarkResult(
         run=RunSection(
             id=str(config.get("run_id") or path.name),
@@ -115,7 +143,7 @@ def _benchmark(benchmark: dict[str, Any], path: Path, index: int, version: str |
         engine=EngineSection(
             name=f"endpoint ({backend.get('kind') or 'unknown'})",
             model=str(backend.get("model") or "unknown"),
-            method="unknown",
+            method="speculative" if speculative or note else "unknown",
             settings={"target": backend.get("target"), "request_format": backend.get("request_format")},
         ),
         workload={
@@ -128,6 +156,22 @@ def _benchmark(benchmark: dict[str, Any], path: Path, index: int, version: str |
         environment={"tool": "guidellm", "packages": {"guidellm": version}},
         source_format=FORMAT,
     )
+
+
+def _warnings(benchmark: dict[str, Any]) -> list[str]:
+    """guidellm's own warnings, and requests that are in none of its figures."""
+    warnings = [str(w.get("message")) for w in benchmark.get("warnings") or [] if isinstance(w, dict)]
+    totals = (benchmark.get("metrics") or {}).get("request_totals") or {}
+    incomplete, counted = totals.get("incomplete"), totals.get("total")
+    created = (benchmark.get("scheduler_state") or {}).get("created_requests")
+    if incomplete:
+        warnings.append(f"{incomplete} requests were still running when the benchmark ended (incomplete)")
+    if isinstance(created, int) and isinstance(counted, int) and created > counted:
+        warnings.append(
+            f"guidellm sent {created} requests but counts {counted}: {created - counted} are in none of "
+            "its figures"
+        )
+    return warnings
 
 
 def _load(strategy: dict[str, Any], profile: dict[str, Any]) -> tuple[float | None, int | None]:
