@@ -8,6 +8,8 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import BaseModel
+
 from specbench.results.model import BenchmarkResult
 
 TOOL_NAMES = {
@@ -123,8 +125,16 @@ def _per_request(total: Any, completed: float | None) -> float | None:
     return total / completed if total is not None and completed else None
 
 
+def gpus_section(result: BenchmarkResult) -> dict[str, Any]:
+    """The result's `gpus` section as plain data, whether it was loaded as a mapping or a typed model."""
+    gpus = result.gpus
+    if isinstance(gpus, BaseModel):
+        return gpus.model_dump(mode="json")
+    return gpus if isinstance(gpus, dict) else {}
+
+
 def _gpu(result: BenchmarkResult) -> str | None:
-    devices = (result.gpus or {}).get("devices") or result.environment.get("devices") or []
+    devices = gpus_section(result).get("devices") or result.environment.get("devices") or []
     names = [d.get("name") for d in devices if isinstance(d, dict) and d.get("name")]
     if names:
         return ", ".join(f"{count}× {name}" for name, count in Counter(names).items())

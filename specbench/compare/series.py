@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from specbench.compare.comparison import ComparedRun
+from specbench.compare.facts import gpus_section
 from specbench.compare.labels import group_label
 from specbench.metrics.compute import distribution_values
 from specbench.records import RequestRecord
@@ -138,35 +139,33 @@ _TIME_COLUMNS = ("t_s", "time_s", "times_s", "elapsed_s", "t")
 
 
 def gpu_timelines(result: BenchmarkResult) -> list[GpuTimeline]:
-    """Per-GPU utilisation and power over time from the result's `gpus.timeline`, read defensively: a
-    columnar mapping with a time column (t_s) and, per GPU, columns whose names say utilisation or power
-    (one list for one GPU, a list per GPU, or a mapping per GPU). Nothing readable → an empty list."""
-    timeline = (result.gpus or {}).get("timeline")
+    """Per-GPU utilisation and power over time from the result's `gpus.timeline`, read defensively: a time
+    column (t_s, seconds from the measured window's start) and columns, directly or under `columns`, whose
+    names say utilisation or power, holding a list per GPU in `devices` order (or one list for one GPU).
+    Nothing readable gives an empty list."""
+    gpus = gpus_section(result)
+    timeline = gpus.get("timeline")
     if not isinstance(timeline, dict):
         return []
     times = next((timeline[c] for c in _TIME_COLUMNS if isinstance(timeline.get(c), list)), None)
     if not times:
         return []
-    per_gpu: dict[str, dict[str, object]] = {}
-    nested = timeline.get("gpus") if isinstance(timeline.get("gpus"), dict) else None
-    if nested is not None:
-        per_gpu = {str(k): v for k, v in nested.items() if isinstance(v, dict)}
-    else:
-        for column, values in timeline.items():
-            if not isinstance(values, list) or column in _TIME_COLUMNS:
-                continue
-            series = values if values and isinstance(values[0], list) else [values]
-            for index, one in enumerate(series):
-                per_gpu.setdefault(str(index), {})[column] = one
-    devices = [d for d in (result.gpus or {}).get("devices") or [] if isinstance(d, dict)]
+    columns = timeline["columns"] if isinstance(timeline.get("columns"), dict) else timeline
+    per_gpu: dict[int, dict[str, object]] = {}
+    for column, values in columns.items():
+        if not isinstance(values, list) or column in _TIME_COLUMNS:
+            continue
+        series = values if values and isinstance(values[0], list) else [values]
+        for index, one in enumerate(series):
+            per_gpu.setdefault(index, {})[column] = one
+    devices = [d for d in gpus.get("devices") or [] if isinstance(d, dict)]
     out = []
-    for index, columns in per_gpu.items():
+    for index, readings in per_gpu.items():
         name = f"GPU {index}"
-        device = devices[int(index)] if index.isdigit() and int(index) < len(devices) else None
-        if device and device.get("name"):
-            name += f" ({device['name']})"
-        util = _column(columns, times, lambda c: "util" in c and "mem" not in c)
-        power = _column(columns, times, lambda c: "power" in c and "limit" not in c)
+        if index < len(devices) and devices[index].get("name"):
+            name = f"GPU {devices[index].get('index', index)} ({devices[index]['name']})"
+        util = _column(readings, times, lambda c: "util" in c and "mem" not in c)
+        power = _column(readings, times, lambda c: "power" in c and "limit" not in c)
         if util is not None or power is not None:
             out.append(GpuTimeline(name, util, power))
     return out

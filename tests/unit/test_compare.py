@@ -7,8 +7,10 @@ from pathlib import Path
 import pytest
 
 from specbench.compare import Comparison, compare_runs
+from specbench.compare.selection import DEFAULT_METRICS
 from specbench.compare.speedup import times
 from specbench.errors import ConfigError
+from specbench.metrics.registry import METRICS
 from specbench.results.model import BenchmarkResult
 from specbench.results.readers import LoadedRun
 from tests.results_factory import make_result
@@ -101,6 +103,10 @@ def test_default_rows_are_throughput_and_latencies_at_mean_median_p99() -> None:
     assert [k for k in keys if k.endswith("_ttft_ms")] == ["mean_ttft_ms", "median_ttft_ms", "p99_ttft_ms"]
     assert "p90_ttft_ms" not in keys and "std_ttft_ms" not in keys
     assert not any(k.startswith("spec_") for k in keys)  # no run has them
+
+
+def test_every_default_row_is_declared_in_the_registry() -> None:
+    assert [spec.name for spec in METRICS if spec.name in DEFAULT_METRICS] == list(DEFAULT_METRICS)
 
 
 def test_metrics_option_picks_rows_by_registry_name_or_result_key() -> None:

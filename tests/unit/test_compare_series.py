@@ -74,6 +74,26 @@ def test_gpu_timeline_is_read_from_a_columnar_section() -> None:
     assert second.power_w is not None and list(second.power_w.values) == [90, 450, 520]
 
 
+def test_gpu_timeline_is_read_from_the_telemetry_sections_columns() -> None:
+    """The shape specbench's NVML sampler writes: columns[name][gpu][sample], t_s from the window start."""
+    result = make_result()
+    result.gpus = {
+        "devices": [{"index": 3, "name": "NVIDIA H200"}],
+        "timeline": {
+            "t_s": [-0.5, 0.0, 0.5],
+            "columns": {
+                "gpu_utilization_pct": [[0, 60, 99]],
+                "memory_utilization_pct": [[0, 10, 20]],
+                "power_w": [[80.0, None, 650.0]],
+            },
+        },
+    }
+    (gpu,) = gpu_timelines(result)
+    assert gpu.name == "GPU 3 (NVIDIA H200)"
+    assert gpu.utilization_pct is not None and list(gpu.utilization_pct.values) == [0, 60, 99]
+    assert gpu.power_w is not None and list(gpu.power_w.times_s) == [-0.5, 0.5]  # a failed reading is skipped
+
+
 def test_no_or_unreadable_gpu_timeline_gives_nothing() -> None:
     result = make_result()
     assert gpu_timelines(result) == []

@@ -51,15 +51,30 @@ def test_plot_writes_cdfs_load_and_sweep_curve_and_notes_what_is_missing(tmp_pat
     assert "no run has a GPU timeline" in capsys.readouterr().out
 
 
+def gpu_result(engine: str, busy: float, watts: float):
+    """A run with the GPU section specbench's sampler writes: a timeline from 2 s of warm-up to 20 s."""
+    times = [t / 4 for t in range(-8, 81)]
+    result = make_result(engine=engine)
+    result.gpus = {
+        "devices": [{"index": 0, "name": "NVIDIA H200"}],
+        "timeline": {
+            "t_s": times,
+            "columns": {
+                "gpu_utilization_pct": [[busy if 0 <= t <= 18 else 3 for t in times]],
+                "power_w": [[watts if 0 <= t <= 18 else 110 for t in times]],
+            },
+        },
+    }
+    return result
+
+
 def test_gpu_plot_is_drawn_from_the_timeline(tmp_path: Path) -> None:
     pytest.importorskip("matplotlib")
-    result = make_result()
-    result.gpus = {
-        "devices": [{"name": "NVIDIA H200"}],
-        "timeline": {"t_s": [0, 1, 2], "gpu_util_pct": [50, 90, 40], "power_w": [200, 650, 300]},
-    }
-    path = save(result, tmp_path / "r.json")
-    assert main(["plot", str(path), "-o", str(tmp_path / "p")]) == 0
+    runs = [
+        save(gpu_result("transformers", 35, 280), tmp_path / "t.json"),
+        save(gpu_result("vllm", 97, 690), tmp_path / "v.json"),
+    ]
+    assert main(["plot", *map(str, runs), "-o", str(tmp_path / "p")]) == 0
     assert (tmp_path / "p" / "gpu_over_time.png").read_bytes()[:8] == PNG
 
 

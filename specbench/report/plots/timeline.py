@@ -44,6 +44,18 @@ def gpu_plot(series: Sequence[tuple[int, str, list[GpuTimeline]]]) -> Plot:
                 util_ax.plot(gpu.utilization_pct.times_s, gpu.utilization_pct.values, label=name, **style)
             if gpu.power_w is not None:
                 power_ax.plot(gpu.power_w.times_s, gpu.power_w.values, label=name, **style)
+    earliest = min(
+        (float(t.times_s.min()) for _, _, gpus in series for gpu in gpus for t in _readings(gpu)), default=0.0
+    )
+    if earliest < 0:
+        for ax in (util_ax, power_ax):
+            ax.axvspan(
+                earliest,
+                0,
+                color="grey",
+                alpha=0.12,
+                label="warm-up (not measured)" if ax is util_ax else None,
+            )
     util_ax.set_title("GPU utilisation")
     util_ax.set_ylabel("utilisation (%)")
     util_ax.set_ylim(0, 105)
@@ -53,3 +65,7 @@ def gpu_plot(series: Sequence[tuple[int, str, list[GpuTimeline]]]) -> Plot:
     power_ax.set_xlabel(TIME_AXIS)
     legend(util_ax)
     return Plot("gpu_over_time", "GPU utilisation and power over time", figure)
+
+
+def _readings(gpu: GpuTimeline) -> list[Timeline]:
+    return [t for t in (gpu.utilization_pct, gpu.power_w) if t is not None and t.times_s.size]

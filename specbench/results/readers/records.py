@@ -23,7 +23,7 @@ def load_records(run: LoadedRun) -> list[RequestRecord]:
     if result.source_format != "specbench":
         raise NoRecords(f"its {result.source_format} file has no per-request timings")
     if not result.run.requests_file:
-        raise NoRecords("it was run with --no-save-requests")
+        raise NoRecords("its result names no per-request records file (run with --no-save-requests)")
     path = run.directory / result.run.requests_file
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
