@@ -34,6 +34,7 @@ class RunFacts:
     draft_model: str | None
     profile: str | None
     rate: float | None  # requests/s; inf = all at once
+    arrival: str | None  # 'poisson', 'constant', 'gamma, burstiness 0.5' (a finite rate only)
     max_concurrency: int | None
     duration_s: float | None
     completed: int | None
@@ -59,6 +60,7 @@ def facts_of(result: BenchmarkResult) -> RunFacts:
         draft_model=result.engine.draft_model if result.engine.method not in _NO_DRAFT else None,
         profile=_profile(result),
         rate=_rate(metrics.get("requested_rate")),
+        arrival=_arrival(result, _rate(metrics.get("requested_rate"))),
         max_concurrency=_int(result.workload.get("max_concurrency")),
         duration_s=_number(metrics.get("duration")),
         completed=_int(completed),
@@ -80,12 +82,18 @@ def model_name(model: str) -> str:
     return model.rstrip("/").rsplit("/", 1)[-1] or model
 
 
-def describe_rate(rate: float | None, max_concurrency: int | None) -> str | None:
+def describe_load(facts: RunFacts) -> str | None:
+    """'4 req/s poisson, max 8 in flight', 'all at once'."""
     parts = []
+    rate = facts.rate
     if rate is not None:
-        parts.append("all at once" if math.isinf(rate) else f"{rate:g} req/s")
-    if max_concurrency is not None:
-        parts.append(f"max {max_concurrency} in flight")
+        parts.append(
+            "all at once"
+            if math.isinf(rate)
+            else f"{rate:g} req/s" + (f" {facts.arrival}" if facts.arrival else "")
+        )
+    if facts.max_concurrency is not None:
+        parts.append(f"max {facts.max_concurrency} in flight")
     return ", ".join(parts) or None
 
 
@@ -96,6 +104,16 @@ def _engine(result: BenchmarkResult) -> str:
         if version and result.source_format == "specbench"
         else (result.engine.name)
     )
+
+
+def _arrival(result: BenchmarkResult, rate: float | None) -> str | None:
+    if rate is None or math.isinf(rate):
+        return None
+    arrival = result.workload.get("arrival")
+    burstiness = result.workload.get("burstiness")
+    if arrival == "poisson" and isinstance(burstiness, int | float) and burstiness != 1:
+        return f"gamma, burstiness {burstiness:g}"
+    return arrival if isinstance(arrival, str) else None
 
 
 def _profile(result: BenchmarkResult) -> str | None:
@@ -185,7 +203,7 @@ def describe_facts(facts: RunFacts | None, error: str | None = None) -> dict[str
         "model": model_name(facts.model),
         "draft": model_name(facts.draft_model) if facts.draft_model else None,
         "profile": facts.profile,
-        "rate": describe_rate(facts.rate, facts.max_concurrency),
+        "load": describe_load(facts),
         "duration": f"{facts.duration_s:.1f} s" if facts.duration_s is not None else None,
         "requests": requests,
         "in / out per request": lengths,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 
-from specbench.compare.facts import RunFacts, describe_rate, model_name
+from specbench.compare.facts import RunFacts, describe_load, model_name
 
 # Mean tokens per request within this relative distance count as the same lengths.
 LENGTH_TOLERANCE = 0.05
@@ -22,9 +22,9 @@ _FACTS: tuple[_Fact, ...] = (
     _Fact("models", lambda f: model_name(f.model).lower(), lambda f: model_name(f.model)),
     _Fact("datasets", lambda f: f.dataset, lambda f: str(f.dataset)),
     _Fact(
-        "request rates",
-        lambda f: (f.rate, f.max_concurrency) if f.rate is not None or f.max_concurrency else None,
-        lambda f: describe_rate(f.rate, f.max_concurrency) or "?",
+        "load",
+        lambda f: (f.rate, f.arrival, f.max_concurrency) if f.rate is not None or f.max_concurrency else None,
+        lambda f: describe_load(f) or "?",
     ),
     _Fact("hardware", lambda f: f.gpu, lambda f: str(f.gpu)),
     _Fact("weights", lambda f: f.weights, lambda f: f"{f.weights} weights"),

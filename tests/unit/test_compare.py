@@ -154,11 +154,11 @@ def test_same_setup_gives_no_unfairness_warning(head_to_head: Comparison) -> Non
         ),
         (
             {"rate": 8.0},
-            "different request rates: 4 req/s {A} vs 8 req/s {B}",
+            "different load: 4 req/s poisson {A} vs 8 req/s poisson {B}",
         ),
         (
             {"rate": "inf"},
-            "different request rates: 4 req/s {A} vs all at once {B}",
+            "different load: 4 req/s poisson {A} vs all at once {B}",
         ),
         (
             {"input_len": 512},

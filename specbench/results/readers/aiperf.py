@@ -22,33 +22,33 @@ from specbench.speculative import accepted_per_position, spec_stats
 
 FORMAT = "aiperf"
 
-# AIPerf metric → specbench distribution (converted to milliseconds from the file's unit).
+# specbench distribution → AIPerf metric (converted to milliseconds from the file's unit).
 DISTRIBUTIONS: dict[str, str] = {
-    "time_to_first_token": "ttft",
-    "inter_token_latency": "tpot",
-    "inter_chunk_latency": "itl",
-    "request_latency": "e2el",
+    "ttft": "time_to_first_token",
+    "tpot": "inter_token_latency",
+    "itl": "inter_chunk_latency",
+    "e2el": "request_latency",
 }
 STATISTICS: dict[str, str] = {"avg": "mean", "p50": "median", "std": "std", "max": "max"}
-# AIPerf metric (its `avg`) → specbench figure.
+# specbench figure → AIPerf metric (its `avg`).
 FIGURES: dict[str, str] = {
-    "request_count": "completed",
-    "error_request_count": "failed",
-    "benchmark_duration": "duration",
-    "total_isl": "total_input_tokens",
-    "total_osl": "total_output_tokens",
+    "completed": "request_count",
+    "failed": "error_request_count",
+    "duration": "benchmark_duration",
+    "total_input_tokens": "total_isl",
+    "total_output_tokens": "total_osl",
     "request_throughput": "request_throughput",
-    "goodput": "request_goodput",
-    "output_token_throughput": "output_throughput",
+    "request_goodput": "goodput",
+    "output_throughput": "output_token_throughput",
     "total_token_throughput": "total_token_throughput",
 }
-# Units AIPerf writes, as a factor to specbench's (ms for latencies, s for durations).
-# AIPerf run totals (their `avg`) behind the speculative figures, and the per-draft acceptance histogram.
+# specbench speculative count → AIPerf run total (its `avg`); the rest follows from speculative.py.
 SPECULATIVE_TOTALS: dict[str, str] = {
-    "total_spec_decode_steps": "drafts",
-    "total_draft_tokens": "draft_tokens",
-    "total_accepted_draft_tokens": "accepted",
+    "spec_num_drafts": "total_spec_decode_steps",
+    "spec_num_draft_tokens": "total_draft_tokens",
+    "spec_num_accepted_tokens": "total_accepted_draft_tokens",
 }
+# Drafts that accepted exactly j tokens, by j: gives the per-position acceptance.
 ACCEPTANCE_HISTOGRAM = "pooled_spec_decode_acceptance_histogram"
 _TO_MS = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "sec": 1000.0, "s": 1000.0}
 _TO_S = {unit: factor / 1000.0 for unit, factor in _TO_MS.items()}
@@ -62,7 +62,7 @@ def matches(data: Any) -> bool:
 
 def figures(data: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for theirs, name in FIGURES.items():
+    for name, theirs in FIGURES.items():
         metric = data.get(theirs)
         if isinstance(metric, dict) and metric.get("avg") is not None:
             factor = _TO_S.get(metric.get("unit", ""), 1.0) if name == "duration" else 1.0
@@ -70,7 +70,7 @@ def figures(data: dict[str, Any]) -> dict[str, Any]:
             out[name] = int(value) if name in _COUNTS and float(value).is_integer() else value
     if "failed" not in out and data.get("error_summary") == []:
         out["failed"] = 0
-    for theirs, name in DISTRIBUTIONS.items():
+    for name, theirs in DISTRIBUTIONS.items():
         metric = data.get(theirs)
         if not isinstance(metric, dict):
             continue
@@ -89,7 +89,7 @@ def figures(data: dict[str, Any]) -> dict[str, Any]:
 
 def speculative_figures(data: dict[str, Any]) -> dict[str, Any]:
     """specbench's speculative figures from AIPerf's totals, by the one definition (speculative.py)."""
-    totals = {name: (data.get(theirs) or {}).get("avg") for theirs, name in SPECULATIVE_TOTALS.items()}
+    totals = {name: (data.get(theirs) or {}).get("avg") for name, theirs in SPECULATIVE_TOTALS.items()}
     if any(value is None for value in totals.values()):
         return {}
     histogram = data.get(ACCEPTANCE_HISTOGRAM)
@@ -97,7 +97,12 @@ def speculative_figures(data: dict[str, Any]) -> dict[str, Any]:
     if isinstance(histogram, dict):
         per_position = accepted_per_position({int(j): int(n) for j, n in histogram.items()})
     counts = {name: int(value) for name, value in totals.items()}
-    return spec_stats(counts["drafts"], counts["draft_tokens"], counts["accepted"], per_position)
+    return spec_stats(
+        counts["spec_num_drafts"],
+        counts["spec_num_draft_tokens"],
+        counts["spec_num_accepted_tokens"],
+        per_position,
+    )
 
 
 def read(data: dict[str, Any], path: Path) -> list[BenchmarkResult]:
@@ -125,7 +130,7 @@ def read(data: dict[str, Any], path: Path) -> list[BenchmarkResult]:
             ),
             workload={
                 "request_rate": rate,
-                "arrival": phase.get("type"),
+                "arrival": phase.get("type") if phase.get("type") in ("constant", "poisson") else None,
                 "max_concurrency": phase.get("concurrency"),
                 "num_requests": phase.get("requests"),
             },

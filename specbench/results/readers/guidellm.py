@@ -20,11 +20,11 @@ from specbench.speculative import accepted_per_position, spec_stats
 
 FORMAT = "guidellm"
 
-# guidellm distribution → (specbench distribution, factor to milliseconds); taken over successful requests.
+# specbench distribution → (guidellm distribution over successful requests, factor to milliseconds).
 DISTRIBUTIONS: dict[str, tuple[str, float]] = {
-    "time_to_first_token_ms": ("ttft", 1.0),
-    "inter_token_latency_ms": ("tpot", 1.0),
-    "request_latency": ("e2el", 1000.0),  # seconds
+    "ttft": ("time_to_first_token_ms", 1.0),
+    "tpot": ("inter_token_latency_ms", 1.0),
+    "e2el": ("request_latency", 1000.0),  # seconds
 }
 # guidellm statistic → specbench statistic.
 STATISTICS: dict[str, str] = {"mean": "mean", "median": "median", "std_dev": "std", "max": "max"}
@@ -41,7 +41,9 @@ PERCENTILES: dict[str, str] = {
     "p99": "p99",
     "p999": "p99.9",
 }
-# (guidellm metric, statistic of its successful requests) → specbench figure.
+# specbench count → guidellm's `request_totals` entry.
+REQUEST_TOTALS: dict[str, str] = {"completed": "successful", "failed": "errored"}
+# specbench figure → (guidellm metric, statistic over its successful requests).
 FIGURES: dict[str, tuple[str, str]] = {
     "request_throughput": ("requests_per_second", "mean"),
     "output_throughput": ("output_tokens_per_second", "mean"),
@@ -61,12 +63,10 @@ def figures(metrics: dict[str, Any]) -> dict[str, Any]:
     """One benchmark's `metrics` section as specbench's figures, by the tables above."""
     out: dict[str, Any] = {}
     totals = metrics.get("request_totals") or {}
-    out["completed"] = totals.get("successful")
-    out["failed"] = totals.get("errored")
+    out.update({name: totals.get(theirs) for name, theirs in REQUEST_TOTALS.items()})
     for name, (theirs, statistic) in FIGURES.items():
         out[name] = _successful(metrics, theirs).get(statistic)
-    out["request_goodput"] = metrics.get("request_goodput")
-    for theirs, (name, factor) in DISTRIBUTIONS.items():
+    for name, (theirs, factor) in DISTRIBUTIONS.items():
         stats = _successful(metrics, theirs)
         if not stats.get("count"):
             continue
@@ -150,6 +150,7 @@ def _benchmark(benchmark: dict[str, Any], path: Path, index: int, version: str |
             "request_rate": metrics["requested_rate"],
             "max_concurrency": concurrency,
             "strategy": strategy.get("type_"),
+            "arrival": strategy.get("type_") if strategy.get("type_") in ("constant", "poisson") else None,
             "benchmark_index": index,
         },
         metrics={key: value for key, value in metrics.items() if value is not None},

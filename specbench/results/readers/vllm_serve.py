@@ -57,6 +57,7 @@ def read(data: dict[str, Any], path: Path) -> list[BenchmarkResult]:
             workload={
                 "num_requests": data.get("num_prompts"),
                 "request_rate": data.get("request_rate"),
+                "arrival": "poisson",  # gamma gaps; burstiness 1 is Poisson
                 "burstiness": data.get("burstiness"),
                 "max_concurrency": data.get("max_concurrency"),
             },
