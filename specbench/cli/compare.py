@@ -41,9 +41,15 @@ def read_comparison(
     paths: Sequence[Path], *, baseline: int | None = None, metrics: str | None = None
 ) -> Comparison:
     """Every run the paths hold, side by side; `baseline` counts from 1 as the user does."""
-    runs = [run for path in paths for run in read_results(path).runs]
+    sets = [read_results(path) for path in paths]
     names = [name.strip() for name in metrics.split(",") if name.strip()] if metrics else None
-    return compare_runs(runs, baseline=baseline - 1 if baseline is not None else None, metrics=names)
+    return compare_runs(
+        [run for result_set in sets for run in result_set.runs],
+        baseline=baseline - 1 if baseline is not None else None,
+        metrics=names,
+        # One sweep alone: its points differ in load by design.
+        load_varied=len(sets) == 1 and sets[0].load_varied,
+    )
 
 
 def compare(

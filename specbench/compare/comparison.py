@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from specbench.compare.facts import RunFacts, facts_of
-from specbench.compare.fairness import run_problems, unfair_differences
+from specbench.compare.fairness import LOAD, run_problems, unfair_differences
 from specbench.compare.labels import unique_labels
 from specbench.compare.rows import Row, build_rows
 from specbench.compare.selection import selected_keys
@@ -53,10 +53,15 @@ class Comparison:
 
 
 def compare_runs(
-    loaded: Sequence[LoadedRun], *, baseline: int | None = None, metrics: Sequence[str] | None = None
+    loaded: Sequence[LoadedRun],
+    *,
+    baseline: int | None = None,
+    metrics: Sequence[str] | None = None,
+    load_varied: bool = False,
 ) -> Comparison:
     """`baseline` is the index of the run the ratios divide by (default: the first that has a result);
-    `metrics` names the rows (default: selection.DEFAULT_METRICS)."""
+    `metrics` names the rows (default: selection.DEFAULT_METRICS); `load_varied` says the runs are the
+    points of one sweep, whose differing load is the point, not a warning."""
     if not loaded:
         raise ConfigError("nothing to compare: pass result files or directories")
     labels = unique_labels(loaded)
@@ -66,7 +71,7 @@ def compare_runs(
     )
     base = _baseline(runs, baseline)
     rows = build_rows(selected_keys(metrics), [run.result for run in runs], base)
-    warnings = unfair_differences(labels, [run.facts for run in runs])
+    warnings = unfair_differences(labels, [run.facts for run in runs], intended=[LOAD] if load_varied else [])
     for run in runs:
         notes = run.result.run.warnings if run.result is not None else []
         warnings += run_problems(run.label, run.facts, run.error, notes)

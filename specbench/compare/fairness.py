@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Collection, Hashable, Sequence
 from dataclasses import dataclass
 
 from specbench.compare.facts import RunFacts, describe_load, model_name
@@ -18,11 +18,12 @@ class _Fact:
     show: Callable[[RunFacts], str]
 
 
+LOAD = "load"
 _FACTS: tuple[_Fact, ...] = (
     _Fact("models", lambda f: model_name(f.model).lower(), lambda f: model_name(f.model)),
     _Fact("datasets", lambda f: f.dataset, lambda f: str(f.dataset)),
     _Fact(
-        "load",
+        LOAD,
         lambda f: (f.rate, f.arrival, f.max_concurrency) if f.rate is not None or f.max_concurrency else None,
         lambda f: describe_load(f) or "?",
     ),
@@ -35,12 +36,16 @@ _LENGTHS: tuple[tuple[str, Callable[[RunFacts], float | None]], ...] = (
 )
 
 
-def unfair_differences(labels: Sequence[str], facts: Sequence[RunFacts | None]) -> list[str]:
-    """One line per difference in model, dataset, rate, hardware, weights or lengths among the runs; a run
-    whose file does not say is left out of that check."""
+def unfair_differences(
+    labels: Sequence[str], facts: Sequence[RunFacts | None], *, intended: Collection[str] = ()
+) -> list[str]:
+    """One line per difference in model, dataset, load, hardware, weights or lengths among the runs; a run
+    whose file does not say is left out of that check, and so is a fact in `intended` (a sweep's load)."""
     known = [(label, f) for label, f in zip(labels, facts, strict=True) if f is not None]
     warnings = []
     for fact in _FACTS:
+        if fact.what in intended:
+            continue
         said = [(label, f) for label, f in known if fact.key(f) is not None]
         if len({fact.key(f) for _, f in said}) > 1:
             warnings.append(f"different {fact.what}: {_listing(said, fact.show)}")

@@ -27,7 +27,7 @@ from specbench.results.files import (
     write_json_atomic,
 )
 from specbench.results.model import BenchmarkResult, IndexEntry, ResultIndex
-from specbench.results.readers import INDEX_FILE, LoadedRun
+from specbench.results.readers import INDEX_FILE, LOAD_SETTINGS, LoadedRun
 from specbench.runner.dispatcher import PhaseListener, RunProgress
 from specbench.session.engine_log import EngineLog
 from specbench.session.engine_session import EngineSession
@@ -239,7 +239,8 @@ class PlanRunner:
             result, saved = next(results)
             runs.append(LoadedRun(saved or self.directory / INDEX_FILE, result, label=entry.label))
         title = f"specbench · {len(runs)} results in {self.directory}"
-        render_comparison(compare_runs(runs), self.console, title=title)
+        load_varied = any(key in LOAD_SETTINGS for key in self.plan.varied)
+        render_comparison(compare_runs(runs, load_varied=load_varied), self.console, title=title)
         where = escape(str(self.directory))
         self.console.print(f"To see this again: specbench compare {where}   plots: specbench plot {where}")
 

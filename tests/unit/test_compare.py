@@ -200,3 +200,9 @@ def test_runs_of_the_same_setup_get_distinct_labels() -> None:
     runs = [LoadedRun(Path(f"{name}.json"), make_result()) for name in ("a", "b")]
     labels = [run.label for run in compare_runs(runs).runs]
     assert labels == ["transformers · target-ar (a.json)", "transformers · target-ar (b.json)"]
+
+
+def test_the_points_of_one_sweep_differ_in_load_without_a_warning() -> None:
+    runs = [LoadedRun(Path(f"r{rate}.json"), make_result(rate=rate)) for rate in (1.0, 2.0)]
+    assert compare_runs(runs, load_varied=True).warnings == ()
+    assert compare_runs(runs).warnings[0].startswith("different load:")

@@ -76,7 +76,7 @@ def test_guidellm_speculation_is_summed_from_every_request_or_left_out() -> None
     warnings = only("guidellm_benchmarks_spec.json").run.warnings
     assert "guidellm sent 12 requests but counts 11: 1 are in none of its figures" in warnings
     sweep = read_results(FOREIGN / "guidellm_benchmarks_concurrent_sweep.json")
-    assert sweep.kind == "concurrent"
+    assert sweep.kind == "concurrent" and sweep.load_varied
     assert [run.result.workload["max_concurrency"] for run in sweep.runs] == [1, 2]
     for run in sweep.runs:  # sample_size=2: records of 2 of 8 requests
         assert "spec_acceptance_rate" not in run.result.metrics

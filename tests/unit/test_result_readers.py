@@ -208,3 +208,19 @@ def test_no_records_says_why(tmp_path: Path) -> None:
     run = read_results(save(make_result(), tmp_path / "r.json")).runs[0]
     with pytest.raises(NoRecords, match="--no-save-requests"):
         load_records(run)
+
+
+def test_an_index_over_rates_says_its_load_varies(tmp_path: Path) -> None:
+    save(make_result(rate=1.0), tmp_path / "a.json")
+    index = ResultIndex(
+        run_id="r",
+        kind="sweep",
+        created_at="2026-12-01T10:00:00+00:00",
+        entries=[
+            IndexEntry(
+                label="rate 1", status="completed", result_file="a.json", settings={"workload.rate": 1.0}
+            )
+        ],
+    )
+    write(tmp_path / "index.json", index.model_dump(mode="json"))
+    assert read_results(tmp_path).load_varied

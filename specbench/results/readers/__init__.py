@@ -3,6 +3,15 @@
 
 from specbench.results.readers.formats import FORMATS, ResultFormat, detect_format
 from specbench.results.readers.loaded import LoadedRun, ResultSet
-from specbench.results.readers.paths import INDEX_FILE, read_results
+from specbench.results.readers.paths import INDEX_FILE, LOAD_SETTINGS, read_results
 
-__all__ = ["FORMATS", "INDEX_FILE", "LoadedRun", "ResultFormat", "ResultSet", "detect_format", "read_results"]
+__all__ = [
+    "FORMATS",
+    "INDEX_FILE",
+    "LOAD_SETTINGS",
+    "LoadedRun",
+    "ResultFormat",
+    "ResultSet",
+    "detect_format",
+    "read_results",
+]

@@ -36,3 +36,4 @@ class ResultSet:
     path: Path
     runs: list[LoadedRun] = field(default_factory=list)
     kind: str | None = None  # the index's kind (head-to-head, sweep, …) or the other tool's profile
+    load_varied: bool = False  # its runs are points of one sweep over rates or concurrencies

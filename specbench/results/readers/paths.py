@@ -12,6 +12,8 @@ from specbench.results.readers.formats import INDEX, detect_format
 from specbench.results.readers.loaded import LoadedRun, ResultSet
 
 INDEX_FILE = "index.json"
+# The settings of an index entry that make its invocation a sweep over load.
+LOAD_SETTINGS = {"workload.rate", "workload.max_concurrency"}
 
 
 def read_results(path: Path) -> ResultSet:
@@ -44,7 +46,8 @@ def read_results(path: Path) -> ResultSet:
         runs += [LoadedRun(path=path, result=result, records=records) for result in results]
     if not runs:
         raise ResultFileError(f"{path} is {formats[0].description} with no benchmark in it")
-    return ResultSet(path=path, runs=runs, kind=formats[0].kind(documents[0]))
+    kind = formats[0].kind(documents[0])
+    return ResultSet(path=path, runs=runs, kind=kind, load_varied=len(runs) > 1 and len(documents) == 1)
 
 
 def _read_index(path: Path, data: dict) -> ResultSet:
@@ -65,7 +68,8 @@ def _read_index(path: Path, data: dict) -> ResultSet:
             runs.append(LoadedRun(path=file, result=None, label=entry.label, error=str(exc)))
             continue
         runs.append(LoadedRun(path=file, result=result, label=entry.label, error=entry.error))
-    return ResultSet(path=path, runs=runs, kind=index.kind)
+    varied = {key for entry in index.entries for key in entry.settings}
+    return ResultSet(path=path, runs=runs, kind=index.kind, load_varied=bool(varied & LOAD_SETTINGS))
 
 
 def _reason(exc: Exception) -> str:
