@@ -35,6 +35,5 @@ def spec_stats(
 def accepted_per_position(histogram: Mapping[int, int]) -> list[int]:
     """Drafts whose token i was accepted, for each position i, from how many drafts accepted exactly j
     tokens (the histogram AIPerf and vLLM's per-request metrics report): token i is accepted in every
-    draft that accepted more than i."""
-    longest = max((j for j, n in histogram.items() if n), default=0)
-    return [sum(n for j, n in histogram.items() if j > i) for i in range(longest)]
+    draft that accepted more than i. Its keys run from 0 to the draft length."""
+    return [sum(n for j, n in histogram.items() if j > i) for i in range(max(histogram, default=0))]

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from specbench.cli.compare import PATHS_HELP, read_comparison
+from specbench.errors import SpecbenchError
 from specbench.report.plots import build_plots, save_plots
 
 
@@ -20,10 +21,13 @@ def plot(
     ),
 ) -> None:
     """Draw latency CDFs, load and GPU over time, and a sweep's latency–throughput curve (matplotlib)."""
-    comparison = read_comparison(paths)
-    plots = build_plots(comparison)
+    plots = build_plots(read_comparison(paths))
     console = Console()
-    for path in save_plots(plots, output):
-        console.print(f"wrote {escape(str(path))}")
     for note in plots.notes:
         console.print(f"[yellow]note:[/] {escape(note)}")
+    if not plots.plots:
+        raise SpecbenchError(
+            "nothing to plot: these results have no per-request records, GPU timeline or several loads"
+        )
+    for path in save_plots(plots, output):
+        console.print(f"wrote {escape(str(path))}")

@@ -52,7 +52,7 @@ class RunFacts:
 
 def facts_of(result: BenchmarkResult) -> RunFacts:
     metrics = result.metrics
-    completed = _number(metrics.get("completed"))
+    completed = as_number(metrics.get("completed"))
     return RunFacts(
         engine=_engine(result),
         method=None if result.engine.method == "unknown" else result.engine.method,
@@ -62,7 +62,7 @@ def facts_of(result: BenchmarkResult) -> RunFacts:
         rate=_rate(metrics.get("requested_rate")),
         arrival=_arrival(result, _rate(metrics.get("requested_rate"))),
         max_concurrency=_int(result.workload.get("max_concurrency")),
-        duration_s=_number(metrics.get("duration")),
+        duration_s=as_number(metrics.get("duration")),
         completed=_int(completed),
         failed=_int(metrics.get("failed")),
         mean_input_tokens=_per_request(metrics.get("total_input_tokens"), completed),
@@ -75,116 +75,6 @@ def facts_of(result: BenchmarkResult) -> RunFacts:
         status=result.run.status,
         not_sent=result.run.num_not_sent,
     )
-
-
-def model_name(model: str) -> str:
-    """The last part of a path or hub id: '/root/models/qwen3-8b' → 'qwen3-8b'."""
-    return model.rstrip("/").rsplit("/", 1)[-1] or model
-
-
-def describe_load(facts: RunFacts) -> str | None:
-    """'4 req/s poisson, max 8 in flight', 'all at once'."""
-    parts = []
-    rate = facts.rate
-    if rate is not None:
-        parts.append(
-            "all at once"
-            if math.isinf(rate)
-            else f"{rate:g} req/s" + (f" {facts.arrival}" if facts.arrival else "")
-        )
-    if facts.max_concurrency is not None:
-        parts.append(f"max {facts.max_concurrency} in flight")
-    return ", ".join(parts) or None
-
-
-def _engine(result: BenchmarkResult) -> str:
-    version = result.engine.version
-    return (
-        f"{result.engine.name} {version}"
-        if version and result.source_format == "specbench"
-        else (result.engine.name)
-    )
-
-
-def _arrival(result: BenchmarkResult, rate: float | None) -> str | None:
-    if rate is None or math.isinf(rate):
-        return None
-    arrival = result.workload.get("arrival")
-    burstiness = result.workload.get("burstiness")
-    if arrival == "poisson" and isinstance(burstiness, int | float) and burstiness != 1:
-        return f"gamma, burstiness {burstiness:g}"
-    return arrival if isinstance(arrival, str) else None
-
-
-def _profile(result: BenchmarkResult) -> str | None:
-    for origin in result.config_sources.values():
-        if origin.startswith("profile "):
-            return origin.removeprefix("profile ")
-    return None
-
-
-def _rate(value: Any) -> float | None:
-    if value in ("inf", "Infinity"):
-        return math.inf
-    return float(value) if isinstance(value, int | float) else None
-
-
-def _number(value: Any) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-
-
-def _int(value: Any) -> int | None:
-    number = _number(value)
-    return int(number) if number is not None else None
-
-
-def _per_request(total: Any, completed: float | None) -> float | None:
-    total = _number(total)
-    return total / completed if total is not None and completed else None
-
-
-def gpus_section(result: BenchmarkResult) -> dict[str, Any]:
-    """The result's `gpus` section as plain data, whether it was loaded as a mapping or a typed model."""
-    gpus = result.gpus
-    if isinstance(gpus, BaseModel):
-        return gpus.model_dump(mode="json")
-    return gpus if isinstance(gpus, dict) else {}
-
-
-def _gpu(result: BenchmarkResult) -> str | None:
-    devices = gpus_section(result).get("devices") or result.environment.get("devices") or []
-    names = [d.get("name") for d in devices if isinstance(d, dict) and d.get("name")]
-    if names:
-        return ", ".join(f"{count}× {name}" for name, count in Counter(names).items())
-    if str(result.engine.settings.get("device", "")).startswith("cpu"):
-        return "CPU"
-    return None
-
-
-def _weights(result: BenchmarkResult) -> str | None:
-    if result.source_format != "specbench" or result.engine.name == "echo":
-        return None
-    dummy = result.config.get("dummy_weights")
-    return None if dummy is None else ("dummy" if dummy else "real")
-
-
-def _date(text: str | None) -> str | None:
-    if not text:
-        return None
-    try:
-        when = dt.datetime.fromisoformat(text)
-    except ValueError:
-        return text
-    return when.strftime("%Y-%m-%d %H:%M") + (" UTC" if when.utcoffset() == dt.timedelta(0) else "")
-
-
-def _source(result: BenchmarkResult) -> str:
-    tool = TOOL_NAMES.get(result.source_format, result.source_format)
-    if result.source_format == "specbench":
-        version = result.run.specbench_version
-    else:
-        version = (result.environment.get("packages") or {}).get(result.source_format)
-    return f"{tool} {version}" if version else tool
 
 
 def describe_facts(facts: RunFacts | None, error: str | None = None) -> dict[str, str | None]:
@@ -213,3 +103,116 @@ def describe_facts(facts: RunFacts | None, error: str | None = None) -> dict[str
         "source": facts.source,
         "status": facts.status,
     }
+
+
+def model_name(model: str) -> str:
+    """The last part of a path or hub id: '/root/models/qwen3-8b' → 'qwen3-8b'."""
+    return model.rstrip("/").rsplit("/", 1)[-1] or model
+
+
+def describe_load(facts: RunFacts) -> str | None:
+    """'4 req/s poisson, max 8 in flight', 'all at once'."""
+    parts = []
+    rate = facts.rate
+    if rate is not None:
+        parts.append(
+            "all at once"
+            if math.isinf(rate)
+            else f"{rate:g} req/s" + (f" {facts.arrival}" if facts.arrival else "")
+        )
+    if facts.max_concurrency is not None:
+        parts.append(f"max {facts.max_concurrency} in flight")
+    return ", ".join(parts) or None
+
+
+def gpus_section(result: BenchmarkResult) -> dict[str, Any]:
+    """The result's `gpus` section as plain data, whether it was loaded as a mapping or a typed model."""
+    gpus = result.gpus
+    if isinstance(gpus, BaseModel):
+        return gpus.model_dump(mode="json")
+    return gpus if isinstance(gpus, dict) else {}
+
+
+def as_number(value: Any) -> float | None:
+    """A figure as a float; None for anything else (None, strings, booleans)."""
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _engine(result: BenchmarkResult) -> str:
+    name, version = result.engine.name, result.engine.version
+    # Another tool's file names the endpoint it called, not an engine with a version.
+    return f"{name} {version}" if version and result.source_format == "specbench" else name
+
+
+def _arrival(result: BenchmarkResult, rate: float | None) -> str | None:
+    if rate is None or math.isinf(rate):
+        return None
+    arrival = result.workload.get("arrival")
+    burstiness = result.workload.get("burstiness")
+    if arrival == "poisson" and isinstance(burstiness, int | float) and burstiness != 1:
+        return f"gamma, burstiness {burstiness:g}"
+    return arrival if isinstance(arrival, str) else None
+
+
+def _profile(result: BenchmarkResult) -> str | None:
+    for origin in result.config_sources.values():
+        if origin.startswith("profile "):
+            return origin.removeprefix("profile ")
+    return None
+
+
+def _rate(value: Any) -> float | None:
+    if value in ("inf", "Infinity"):
+        return math.inf
+    return float(value) if isinstance(value, int | float) else None
+
+
+def _int(value: Any) -> int | None:
+    number = as_number(value)
+    return int(number) if number is not None else None
+
+
+def _per_request(total: Any, completed: float | None) -> float | None:
+    total = as_number(total)
+    return total / completed if total is not None and completed else None
+
+
+def _gpu(result: BenchmarkResult) -> str | None:
+    """The GPUs the run used (telemetry), else CPU if the engine ran there, else the host's GPUs."""
+    used = _names(gpus_section(result).get("devices"))
+    if used:
+        return used
+    if str(result.engine.settings.get("device", "")).startswith("cpu"):
+        return "CPU"
+    return _names(result.environment.get("devices"))
+
+
+def _names(devices: Any) -> str | None:
+    names = [d.get("name") for d in devices or [] if isinstance(d, dict) and d.get("name")]
+    return ", ".join(f"{count}× {name}" for name, count in Counter(names).items()) or None
+
+
+def _weights(result: BenchmarkResult) -> str | None:
+    if result.source_format != "specbench" or result.engine.name == "echo":
+        return None
+    dummy = result.config.get("dummy_weights")
+    return None if dummy is None else ("dummy" if dummy else "real")
+
+
+def _date(text: str | None) -> str | None:
+    if not text:
+        return None
+    try:
+        when = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return text
+    return when.strftime("%Y-%m-%d %H:%M") + (" UTC" if when.utcoffset() == dt.timedelta(0) else "")
+
+
+def _source(result: BenchmarkResult) -> str:
+    tool = TOOL_NAMES.get(result.source_format, result.source_format)
+    if result.source_format == "specbench":
+        version = result.run.specbench_version
+    else:
+        version = (result.environment.get("packages") or {}).get(result.source_format)
+    return f"{tool} {version}" if version else tool

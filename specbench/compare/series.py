@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from specbench.compare.comparison import ComparedRun
-from specbench.compare.facts import gpus_section
+from specbench.compare.facts import as_number, gpus_section
 from specbench.compare.labels import group_label
 from specbench.metrics.compute import distribution_values
 from specbench.records import RequestRecord
@@ -78,54 +78,46 @@ class SweepPoint:
     figures: dict[str, float | None]  # result key → value, e.g. median_ttft_ms
 
 
-def sweep_point(result: BenchmarkResult, keys: Sequence[str]) -> SweepPoint | None:
-    throughput = result.metrics.get("output_throughput")
-    if not isinstance(throughput, int | float):
+def sweep_point(run: ComparedRun, keys: Sequence[str]) -> SweepPoint | None:
+    if run.result is None or run.facts is None:
         return None
-    rate = result.metrics.get("requested_rate")
-    concurrency = result.workload.get("max_concurrency")
-    if isinstance(rate, int | float) and math.isfinite(rate):
+    throughput = as_number(run.result.metrics.get("output_throughput"))
+    if throughput is None:
+        return None
+    rate, concurrency = run.facts.rate, run.facts.max_concurrency
+    if rate is not None and math.isfinite(rate):
         label = f"{rate:g} req/s"
     elif concurrency:
         label = f"{concurrency} in flight"
     else:
         label = "all at once"
-    figures = {key: _number(result.metrics.get(key)) for key in keys}
-    return SweepPoint(label, float(throughput), figures)
-
-
-def _number(value: object) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+    return SweepPoint(label, throughput, {key: as_number(run.result.metrics.get(key)) for key in keys})
 
 
 def sweeps(runs: Sequence[ComparedRun], keys: Sequence[str]) -> list[tuple[str, list[SweepPoint]]]:
     """Runs of the same engine, method and model at several rates or concurrencies, each as a curve
     (points in order of load); runs alone at their setting make no curve."""
-    groups: dict[tuple[str, ...], list[BenchmarkResult]] = {}
-    names: dict[tuple[str, ...], str] = {}
+    groups: dict[tuple[str, ...], list[ComparedRun]] = {}
     for run in runs:
-        result = run.result
-        if result is None:
+        if run.result is None:
             continue
-        engine = result.engine
-        key = (result.source_format, engine.name, engine.method, engine.model, engine.draft_model or "")
-        groups.setdefault(key, []).append(result)
-        names[key] = group_label(result)
+        engine = run.result.engine
+        key = (run.result.source_format, engine.name, engine.method, engine.model, engine.draft_model or "")
+        groups.setdefault(key, []).append(run)
     curves = []
-    for key, results in groups.items():
-        results.sort(key=_load)
-        points = [point for result in results if (point := sweep_point(result, keys)) is not None]
+    for members in groups.values():
+        members.sort(key=_load)
+        points = [point for run in members if (point := sweep_point(run, keys)) is not None]
         if len({point.label for point in points}) > 1:
-            curves.append((names[key], points))
+            curves.append((group_label(members[0].result), points))
     return curves
 
 
-def _load(result: BenchmarkResult) -> tuple[float, float]:
-    rate = _number(result.metrics.get("requested_rate"))
-    if result.metrics.get("requested_rate") in ("inf", "Infinity"):
-        rate = math.inf
-    concurrency = _number(result.workload.get("max_concurrency"))
-    return (rate if rate is not None else math.inf, concurrency or 0.0)
+def _load(run: ComparedRun) -> tuple[float, float]:
+    facts = run.facts
+    if facts is None:
+        return (math.inf, 0.0)
+    return (facts.rate if facts.rate is not None else math.inf, float(facts.max_concurrency or 0))
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,7 +166,7 @@ def gpu_timelines(result: BenchmarkResult) -> list[GpuTimeline]:
 def _column(columns: dict[str, object], times: list[float], wanted: Callable[[str], bool]) -> Timeline | None:
     for column, values in columns.items():
         if wanted(column.lower()) and isinstance(values, list) and len(values) == len(times):
-            pairs = [(t, v) for t, v in zip(times, values, strict=True) if _number(v) is not None]
+            pairs = [(t, v) for t, v in zip(times, values, strict=True) if as_number(v) is not None]
             if pairs:
                 return Timeline(
                     np.asarray([t for t, _ in pairs], float), np.asarray([v for _, v in pairs], float)

@@ -78,6 +78,15 @@ def test_gpu_plot_is_drawn_from_the_timeline(tmp_path: Path) -> None:
     assert (tmp_path / "p" / "gpu_over_time.png").read_bytes()[:8] == PNG
 
 
+def test_results_with_nothing_to_draw_are_one_error_after_the_notes(capsys) -> None:
+    pytest.importorskip("matplotlib")
+    guidellm = Path(__file__).parent.parent / "data" / "foreign" / "guidellm_benchmarks.json"
+    assert main(["plot", str(guidellm)]) == 2
+    captured = capsys.readouterr()
+    assert "no per-request records" in captured.out
+    assert captured.err.startswith("error: nothing to plot")
+
+
 def test_without_matplotlib_plot_is_one_line_and_exit_2(tmp_path: Path, monkeypatch, capsys) -> None:
     monkeypatch.setattr(plots_module, "available", lambda: False)
     path = save(make_result(), tmp_path / "r.json")

@@ -54,7 +54,7 @@ def comparison_table(comparison: Comparison, *, title: str | None = None) -> Tab
     )
     table.add_column("", no_wrap=True)
     for i in range(len(comparison.runs)):
-        table.add_column(escape(column_title(comparison, i)), justify="right", overflow="fold")
+        table.add_column(escape(column_title(comparison, i)), justify="right")
     for i in ratios:
         table.add_column(escape(ratio_title(comparison, i)), justify="right", no_wrap=True)
     for name, cells in fact_rows(comparison):
