@@ -37,12 +37,12 @@ def read_results(path: Path) -> ResultSet:
             raise ResultFileError(f"{path} mixes an index with results: pass them separately")
         try:
             results = fmt.read(document, path)
-        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            records = fmt.records(document) if len(results) == 1 else None
+        except (AttributeError, LookupError, TypeError, ValueError) as exc:
             # pydantic's ValidationError is a ValueError: a field of the wrong type ends up here too.
             raise ResultFileError(
                 f"{path} looks like {fmt.description} but cannot be read: {_reason(exc)}"
             ) from None
-        records = fmt.records(document) if len(results) == 1 else None
         runs += [LoadedRun(path=path, result=result, records=records) for result in results]
     if not runs:
         raise ResultFileError(f"{path} is {formats[0].description} with no benchmark in it")

@@ -96,7 +96,9 @@ def records(data: dict[str, Any]) -> list[RequestRecord] | None:
     starts, ttfts, itls, latencies = data["start_times"], data["ttfts"], data["itls"], data["latencies"]
     if not starts or len({len(data[key]) for key in keys}) != 1:
         return None
-    errors = data.get("errors") or [""] * len(starts)
+    errors = data.get("errors")
+    if not isinstance(errors, list) or len(errors) != len(starts):
+        errors = [""] * len(starts)
     origin = min(starts)
     records = []
     for i, start in enumerate(starts):
