@@ -182,7 +182,9 @@ def _gpu(result: BenchmarkResult) -> str | None:
     used = _names(gpus_section(result).get("devices"))
     if used:
         return used
-    if str(result.engine.settings.get("device", "")).startswith("cpu"):
+    settings = result.engine.settings
+    # Transformers says `device`, vLLM `device_type`.
+    if str(settings.get("device") or settings.get("device_type") or "").startswith("cpu"):
         return "CPU"
     return _names(result.environment.get("devices"))
 

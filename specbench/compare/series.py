@@ -43,15 +43,20 @@ class Timeline:
     values: np.ndarray
 
 
-def output_rate(records: Sequence[RequestRecord]) -> Timeline:
-    """Output tokens per second in consecutive bins from t = 0 (bin centres on the time axis)."""
+def bin_width(*runs: Sequence[RequestRecord]) -> float:
+    """One bin width for every run drawn together: the smallest giving the longest run at most MAX_BINS."""
+    end = max((t for records in runs for r in records for t in r.chunk_times_s), default=0.0)
+    return next((w for w in BIN_WIDTHS if end / w <= MAX_BINS), BIN_WIDTHS[-1])
+
+
+def output_rate(records: Sequence[RequestRecord], width: float | None = None) -> Timeline:
+    """Output tokens per second in consecutive bins of `width` seconds from t = 0 (bin centres)."""
     times = np.asarray([t for r in records for t in r.chunk_times_s], dtype=float)
     tokens = np.asarray([n for r in records for n in r.chunk_tokens], dtype=float)
     if times.size == 0:
         return Timeline(np.empty(0), np.empty(0))
-    end = max(float(times.max()), 1e-9)
-    width = next((w for w in BIN_WIDTHS if end / w <= MAX_BINS), BIN_WIDTHS[-1])
-    edges = np.arange(0.0, end + width, width)
+    width = width or bin_width(records)
+    edges = np.arange(0.0, float(times.max()) + width, width)
     counts, _ = np.histogram(np.clip(times, 0.0, None), bins=edges, weights=tokens)
     return Timeline((edges[:-1] + edges[1:]) / 2, counts / width)
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from specbench.compare import Comparison
-from specbench.compare.series import gpu_timelines, in_flight, latency_cdf, output_rate, sweeps
+from specbench.compare.series import bin_width, gpu_timelines, in_flight, latency_cdf, output_rate, sweeps
 from specbench.errors import SpecbenchError
 from specbench.records import RequestRecord
 from specbench.report.plots.canvas import MISSING, Plot, available
@@ -40,7 +40,8 @@ def build_plots(comparison: Comparison) -> PlotSet:
         ]
         if curves:
             out.plots.append(latency_cdf_plot(name, curves))
-    load = [(i, labels[i], output_rate(rows), in_flight(rows)) for i, rows in records.items() if rows]
+    width = bin_width(*records.values())
+    load = [(i, labels[i], output_rate(rows, width), in_flight(rows)) for i, rows in records.items() if rows]
     if load:
         out.plots.append(load_plot(load))
     gpus = [

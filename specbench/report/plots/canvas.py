@@ -59,12 +59,11 @@ def colour(index: int) -> str:
     return COLOURS[index % len(COLOURS)]
 
 
-def legend(ax: Any) -> None:
-    """A legend outside the data when there are many runs, inside otherwise."""
-    handles, _ = ax.get_legend_handles_labels()
-    if not handles:
-        return
-    if len(handles) > 4:
-        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)
-    else:
-        ax.legend(loc="best", fontsize="small")
+def legend(figure: Figure, ax: Any) -> None:
+    """One legend for the figure, below its axes, where it can never hide a curve."""
+    handles, labels = ax.get_legend_handles_labels()
+    if handles:
+        columns = min(len(handles), 3)
+        figure.legend(
+            handles, labels, loc="outside lower center", ncol=columns, fontsize="small", frameon=False
+        )

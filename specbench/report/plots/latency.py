@@ -49,5 +49,5 @@ def latency_cdf_plot(name: str, curves: Sequence[tuple[int, str, Cdf]]) -> Plot:
     ax.set_xlabel(f"{name.upper()} (ms{', log scale' if log else ''})")
     ax.set_ylabel(f"{unit_of} at or below (%)")
     ax.set_title(f"{title} — cumulative distribution")
-    legend(ax)
+    legend(figure, ax)
     return Plot(f"{name}_cdf", f"{title} (CDF)", figure)

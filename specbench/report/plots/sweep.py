@@ -45,6 +45,6 @@ def sweep_plot(curves: Sequence[tuple[str, list[SweepPoint]]]) -> Plot:
         ax.set_ylabel(f"{name.upper()} (ms)")
         ax.set_ylim(bottom=0)
         ax.margins(x=0.08)  # room for the last point's rate label
-        legend(ax)
     axes[-1].set_xlabel("achieved output throughput (tokens/s)")
+    legend(figure, axes[0])
     return Plot("latency_vs_throughput", "Latency against throughput (sweep)", figure)

@@ -28,7 +28,7 @@ def load_plot(series: Sequence[tuple[int, str, Timeline, Timeline]]) -> Plot:
     flight_ax.set_ylim(bottom=0)
     flight_ax.yaxis.get_major_locator().set_params(integer=True)
     flight_ax.set_xlabel(TIME_AXIS)
-    legend(rate_ax)
+    legend(figure, rate_ax)
     return Plot("throughput_over_time", "Output tokens/s and requests in flight over time", figure)
 
 
@@ -63,7 +63,7 @@ def gpu_plot(series: Sequence[tuple[int, str, list[GpuTimeline]]]) -> Plot:
     power_ax.set_ylabel("power (W)")
     power_ax.set_ylim(bottom=0)
     power_ax.set_xlabel(TIME_AXIS)
-    legend(util_ax)
+    legend(figure, util_ax)
     return Plot("gpu_over_time", "GPU utilisation and power over time", figure)
 
 
