@@ -13,7 +13,7 @@ from rich.console import Console
 
 from specbench.compare import Comparison, compare_runs
 from specbench.metrics.registry import spec_for_key
-from specbench.report.comparison.cells import figure, ratio
+from specbench.report.comparison.cells import figure_text, ratio_text
 from specbench.report.comparison.formats import comparison_csv, comparison_json, comparison_markdown
 from specbench.report.comparison.page import comparison_page
 from specbench.report.comparison.table import comparison_text, render_comparison
@@ -110,11 +110,11 @@ def test_html_page_is_self_contained(comparison: Comparison) -> None:
 def test_figures_read_as_people_read_them(key: str, value: float, shown: str) -> None:
     spec = spec_for_key(key)
     assert spec is not None
-    assert figure(value, spec) == shown
+    assert figure_text(value, spec) == shown
 
 
 def test_ratios_keep_the_digits_that_matter() -> None:
-    assert [ratio(r) for r in (7.3, 12.34, 3435.1, 0.25, 0.0712, None)] == [
+    assert [ratio_text(r) for r in (7.3, 12.34, 3435.1, 0.25, 0.0712, None)] == [
         "7.30×",
         "12.3×",
         "3,435×",

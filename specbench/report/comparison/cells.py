@@ -45,7 +45,7 @@ def grouped_rows(comparison: Comparison) -> list[tuple[str, list[Row]]]:
     return [(group, list(rows)) for group, rows in groupby(comparison.rows, key=lambda row: row.group)]
 
 
-def figure(value: float | None, spec: MetricSpec) -> str:
+def figure_text(value: float | None, spec: MetricSpec) -> str:
     """A figure as people read it: fractions in percent, counts whole, two decimals, or three significant
     figures below 1 where two decimals would read as zero."""
     if value is None:
@@ -59,7 +59,7 @@ def figure(value: float | None, spec: MetricSpec) -> str:
     return f"{value:,.2f}"
 
 
-def ratio(value: float | None) -> str:
+def ratio_text(value: float | None) -> str:
     """1.04×, 12.3×, 3435×, 0.071×: as many digits as tell ratios apart, no more."""
     if value is None:
         return MISSING
@@ -71,5 +71,5 @@ def ratio(value: float | None) -> str:
 
 
 def row_title(row: Row) -> str:
-    """Per-position rows are indented under their list's heading."""
+    """Per-position rows are indented below the other speculative rows."""
     return f"  {row.label}" if "[" in row.key else row.label

@@ -12,10 +12,10 @@ from specbench.report.comparison.cells import (
     MISSING,
     column_title,
     fact_rows,
-    figure,
+    figure_text,
     grouped_rows,
-    ratio,
     ratio_columns,
+    ratio_text,
     ratio_title,
     row_title,
 )
@@ -35,8 +35,11 @@ def comparison_markdown(comparison: Comparison, *, title: str = "specbench compa
     for group, rows in grouped_rows(comparison):
         lines.append(_md_row([f"**{group}**", *[""] * (len(header) - 1)]))
         for row in rows:
-            cells = [row_title(row).replace("  ", "&nbsp;&nbsp;"), *(figure(v, row.spec) for v in row.values)]
-            cells += [ratio(row.ratios[i]) + _VERDICT_WORD[row.verdicts[i]] for i in ratios]
+            cells = [
+                row_title(row).replace("  ", "&nbsp;&nbsp;"),
+                *(figure_text(v, row.spec) for v in row.values),
+            ]
+            cells += [ratio_text(row.ratios[i]) + _VERDICT_WORD[row.verdicts[i]] for i in ratios]
             lines.append(_md_row(cells))
     lines.append("")
     lines += [f"- **{sentence}**" for sentence in comparison.speedups]

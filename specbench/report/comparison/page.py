@@ -12,10 +12,10 @@ from specbench.compare import Comparison
 from specbench.report.comparison.cells import (
     column_title,
     fact_rows,
-    figure,
+    figure_text,
     grouped_rows,
-    ratio,
     ratio_columns,
+    ratio_text,
     ratio_title,
     row_title,
 )
@@ -78,11 +78,11 @@ def _table(comparison: Comparison) -> str:
     for group, group_rows in grouped_rows(comparison):
         rows.append(f'<tr class="group"><td colspan="{width}">{escape(group)}</td></tr>')
         for row in group_rows:
-            tds = "".join(f"<td>{escape(figure(value, row.spec))}</td>" for value in row.values)
+            tds = "".join(f"<td>{escape(figure_text(value, row.spec))}</td>" for value in row.values)
             for i in ratios:
                 verdict = row.verdicts[i]
                 css = f' class="{verdict}"' if verdict else ""
-                tds += f"<td{css}>{escape(ratio(row.ratios[i]))}</td>"
+                tds += f"<td{css}>{escape(ratio_text(row.ratios[i]))}</td>"
             label = escape(row_title(row).strip())
             indent = ' style="padding-left: 1.5rem"' if row_title(row).startswith(" ") else ""
             rows.append(f"<tr><td{indent}>{label}</td>{tds}</tr>")

@@ -14,10 +14,10 @@ from specbench.compare import Comparison, Row, Verdict
 from specbench.report.comparison.cells import (
     column_title,
     fact_rows,
-    figure,
+    figure_text,
     grouped_rows,
-    ratio,
     ratio_columns,
+    ratio_text,
     ratio_title,
     row_title,
 )
@@ -76,9 +76,9 @@ def print_conclusions(comparison: Comparison, console: Console) -> None:
 
 def _figure_cells(row: Row, ratios: list[int]) -> list[str]:
     cells = [escape(row_title(row))]
-    cells += [figure(value, row.spec) for value in row.values]
+    cells += [figure_text(value, row.spec) for value in row.values]
     for i in ratios:
         style = VERDICT_STYLE[row.verdicts[i]]
-        text = ratio(row.ratios[i])
+        text = ratio_text(row.ratios[i])
         cells.append(f"[{style}]{text}[/]" if style else text)
     return cells
