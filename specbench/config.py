@@ -159,7 +159,9 @@ class EchoConfig(_Section):
 class OutputConfig(_Section):
     dir: Path = Field(Path("results"), description="Directory for the result and per-request files.")
     path: Path | None = Field(
-        None, description="Result file; default benchmark_results_<method>[_vllm].json in --output-dir."
+        None,
+        description="Result file; default benchmark_results_<method>[_vllm].json in --output-dir (a bare "
+        "file name given with --output-dir goes into that directory).",
     )
     save_requests: bool = Field(True, description="Write per-request records (JSONL) next to the result.")
 

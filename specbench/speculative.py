@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 
@@ -30,3 +30,10 @@ def spec_stats(
         # schedule, prompt lookup) later positions read low by design.
         stats["spec_acceptance_per_position"] = [n / drafts for n in accepted_per_position] if drafts else []
     return stats
+
+
+def accepted_per_position(histogram: Mapping[int, int]) -> list[int]:
+    """Drafts whose token i was accepted, for each position i, from how many drafts accepted exactly j
+    tokens (the histogram AIPerf and vLLM's per-request metrics report): token i is accepted in every
+    draft that accepted more than i. Its keys run from 0 to the draft length."""
+    return [sum(n for j, n in histogram.items() if j > i) for i in range(max(histogram, default=0))]

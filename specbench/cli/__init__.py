@@ -14,6 +14,8 @@ from rich.console import Console
 from rich.markup import escape
 
 from specbench import __version__
+from specbench.cli import compare as compare_command
+from specbench.cli import plot as plot_command
 from specbench.cli import run as run_command
 from specbench.errors import SpecbenchError
 
@@ -33,6 +35,8 @@ app = typer.Typer(
     context_settings={"max_content_width": 120},
 )
 app.command(name="run", epilog=run_command.EPILOG)(run_command.run)
+app.command(name="compare", epilog=compare_command.EPILOG)(compare_command.compare)
+app.command(name="plot", epilog=compare_command.EPILOG)(plot_command.plot)
 
 
 @app.callback(invoke_without_command=True)

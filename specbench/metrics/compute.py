@@ -68,6 +68,11 @@ def compute_metrics(
     return {key: metrics[key] for key, _ in metric_keys(percentiles) if key in metrics}
 
 
+def distribution_values(name: str, records: Sequence[RequestRecord]) -> list[float]:
+    """The per-request values that distribution metric `name` summarises (plots draw their CDFs)."""
+    return _DISTRIBUTIONS[name](records, [r for r in records if r.success])
+
+
 def achieved_rate(records: Sequence[RequestRecord]) -> float | None:
     """Requests per second the client really sent at: (n − 1) gaps over the span of send times.
 

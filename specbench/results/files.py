@@ -21,7 +21,13 @@ def default_result_name(config: RunConfig) -> str:
 
 
 def result_path(config: RunConfig) -> Path:
-    path = config.output.path or config.output.dir / default_result_name(config)
+    """--output, else the original tool's name in --output-dir; a bare --output name given beside an
+    --output-dir goes into it, as vLLM's --result-filename goes into its --result-dir."""
+    path = config.output.path
+    if path is None:
+        path = config.output.dir / default_result_name(config)
+    elif path.parent == Path(".") and "dir" in config.output.model_fields_set:
+        path = config.output.dir / path
     if path.is_dir():
         raise ConfigError(f"--output {path} is a directory: pass a file name, or use --output-dir {path}")
     return path

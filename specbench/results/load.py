@@ -21,20 +21,49 @@ class ResultFileError(SpecbenchError):
     """A file that is not a result this version can read: the message says which and why."""
 
 
-def read_json(path: Path) -> Any:
+def _read_text(path: Path) -> str:
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ResultFileError(f"{path}: no such file") from None
     except IsADirectoryError:
-        raise ResultFileError(f"{path} is a directory: pass a result file, or a directory with index.json")
+        raise ResultFileError(
+            f"{path} is a directory: pass a result file, or a directory with index.json"
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ResultFileError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
+
+
+def _invalid(path: Path, text: str, exc: json.JSONDecodeError, line: int | None = None) -> ResultFileError:
+    where = "it is empty" if not text.strip() else f"line {line or exc.lineno}: {exc.msg}"
+    return ResultFileError(f"{path} is not valid JSON ({where}); was it cut short?")
+
+
+def read_json(path: Path) -> Any:
+    text = _read_text(path)
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        where = "it is empty" if not text.strip() else f"line {exc.lineno}: {exc.msg}"
-        raise ResultFileError(f"{path} is not valid JSON ({where}); was it cut short?") from None
+        raise _invalid(path, text, exc) from None
+
+
+def read_json_documents(path: Path) -> list[Any]:
+    """The JSON value of a file, or its values one per line (`vllm bench serve --append-result`)."""
+    text = _read_text(path)
+    try:
+        return [json.loads(text)]
+    except json.JSONDecodeError as exc:
+        if exc.msg != "Extra data":
+            raise _invalid(path, text, exc) from None
+    documents = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            documents.append(json.loads(line))
+        except json.JSONDecodeError as exc:
+            raise _invalid(path, text, exc, line=number) from None
+    return documents
 
 
 def is_specbench_result(data: Any) -> bool:

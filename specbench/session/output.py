@@ -11,7 +11,7 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
-from specbench.config import RunConfig
+from specbench.config import EngineName, RunConfig
 from specbench.errors import ConfigError, SpecbenchError
 from specbench.results.files import (
     check_writable,
@@ -97,6 +97,8 @@ def point_label(config: RunConfig, varied: Sequence[str]) -> str | None:
 def point_file_name(config: RunConfig, varied: Sequence[str]) -> str:
     """The original tool's name, plus what varies among the points of one session."""
     stem = default_result_name(config).removesuffix(".json")
+    if "engine" in varied and config.engine is EngineName.transformers:
+        stem += "_transformers"  # beside the other engines' files, name it as they are named
     workload = config.workload
     if "workload.rate" in varied:
         stem += f"_rate{describe_value(workload.rate)}"

@@ -9,25 +9,25 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
+from specbench.compare import compare_runs
 from specbench.config import RunConfig
 from specbench.errors import ConfigError, EngineStartError
+from specbench.report.comparison.table import render_comparison
 from specbench.report.header import render_header
 from specbench.report.live import LiveProgress
 from specbench.report.summary import render_summary
 from specbench.results.files import (
     check_writable,
-    default_result_name,
     engine_log_path,
     result_path,
     write_json_atomic,
 )
 from specbench.results.model import BenchmarkResult, IndexEntry, ResultIndex
+from specbench.results.readers import INDEX_FILE, LOAD_SETTINGS, LoadedRun
 from specbench.runner.dispatcher import PhaseListener, RunProgress
 from specbench.session.engine_log import EngineLog
 from specbench.session.engine_session import EngineSession
@@ -43,7 +43,7 @@ from specbench.session.output import (
 )
 from specbench.session.point import MeasuredPoint, build_result, measure_point
 from specbench.session.start import started_engine
-from specbench.settings import ResolvedConfig, RunPlan, SessionPlan
+from specbench.settings import SESSION_AXES, ResolvedConfig, RunPlan, SessionPlan
 from specbench.workload.builder import build_workload
 from specbench.workload.types import Workload
 
@@ -112,8 +112,8 @@ class PlanRunner:
             self.report.exit_code = self.interrupts.exit_code
         elif self.report.problems:
             self.report.exit_code = 1
-        if self.multi:
-            self._print_points()
+        if self.multi and self.index.entries:
+            self._print_comparison()
         return self.report
 
     def _prepare(self, session_plan: SessionPlan) -> PreparedSession:
@@ -129,7 +129,11 @@ class PlanRunner:
         config, notes, points = prepared.config, prepared.notes, prepared.points
         # One log per engine session, named after the session's results without what varies among its points.
         first = points[0][0].config
-        log_file = default_result_name(first) if self.directory is not None else result_path(first).name
+        log_file = (
+            point_file_name(first, [key for key in self.plan.varied if key in SESSION_AXES])
+            if self.directory is not None
+            else result_path(first).name
+        )
         log = EngineLog(engine_log_path(self._directory_of(first) / log_file))
         self.interrupts.phase = RunPhase.STARTING
         try:
@@ -238,35 +242,24 @@ class PlanRunner:
         )
         write_json_atomic(self.directory / "index.json", self.index.model_dump(mode="json"))
 
-    def _print_points(self) -> None:
-        table = Table(
-            title=f"specbench · {len(self.index.entries)} results in {self.directory}", title_justify="left"
-        )
-        for column in ("point", "status", "req/s", "output tok/s", "mean TTFT ms", "mean TPOT ms", "file"):
-            table.add_column(column)
+    def _print_comparison(self) -> None:
+        """The compare table of every result of this invocation; a combination that failed shows why."""
+        assert self.directory is not None
         results = iter(self.report.results)
+        runs = []
         for entry in self.index.entries:
             if entry.status == "failed":
-                table.add_row(
-                    escape(entry.label), f"[red]failed[/]: {escape(entry.error or '')}", "", "", "", "", ""
+                runs.append(
+                    LoadedRun(self.directory / INDEX_FILE, None, label=entry.label, error=entry.error)
                 )
                 continue
-            result, _ = next(results)
-            m = result.metrics
-            table.add_row(
-                escape(entry.label),
-                entry.status,
-                _fmt(m.get("request_throughput")),
-                _fmt(m.get("output_throughput")),
-                _fmt(m.get("mean_ttft_ms")),
-                _fmt(m.get("mean_tpot_ms")),
-                escape(entry.result_file or ""),
-            )
-        self.console.print(table)
-
-
-def _fmt(value: Any) -> str:
-    return f"{value:.2f}" if isinstance(value, float) else ("—" if value is None else str(value))
+            result, saved = next(results)
+            runs.append(LoadedRun(saved or self.directory / INDEX_FILE, result, label=entry.label))
+        title = f"specbench · {len(runs)} results in {self.directory}"
+        load_varied = any(key in LOAD_SETTINGS for key in self.plan.varied)
+        render_comparison(compare_runs(runs, load_varied=load_varied), self.console, title=title)
+        where = escape(str(self.directory))
+        self.console.print(f"To see this again: specbench compare {where}   plots: specbench plot {where}")
 
 
 async def run_plan(plan: RunPlan, *, console: Console) -> RunReport:

@@ -60,3 +60,12 @@ def test_an_earlier_result_and_its_records_are_set_aside_not_overwritten(tmp_pat
     assert kept is not None and kept.exists() and not path.exists()
     assert requests_path(kept).exists()
     assert set_aside_previous(path) is None
+
+
+def test_a_bare_output_name_goes_into_the_output_dir_given_beside_it(tmp_path: Path):
+    config = RunConfig.model_validate({"output": {"dir": str(tmp_path), "path": "mine.json"}})
+    assert result_path(config) == tmp_path / "mine.json"
+    alone = RunConfig.model_validate({"output": {"path": "mine.json"}})
+    assert result_path(alone) == Path("mine.json")  # no --output-dir: where the user is
+    nested = RunConfig.model_validate({"output": {"dir": str(tmp_path), "path": "sub/mine.json"}})
+    assert result_path(nested) == Path("sub/mine.json")  # a path with a directory stands as given

@@ -1,0 +1,90 @@
+"""One self-contained HTML page: the comparison table, the speed-up, the warnings and the plots (inline
+PNG), with its CSS inline, so the file can be mailed or attached as it is."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from html import escape
+
+from specbench import __version__
+from specbench.compare import Comparison
+from specbench.report.comparison.cells import (
+    column_title,
+    fact_rows,
+    figure_text,
+    grouped_rows,
+    ratio_columns,
+    ratio_text,
+    ratio_title,
+    row_title,
+)
+from specbench.report.plots import PlotSet
+
+CSS = """
+body { font-family: system-ui, -apple-system, 'Segoe UI', sans-serif; margin: 2rem auto; max-width: 1200px;
+       color: #1b1b1b; padding: 0 1rem; }
+h1 { font-size: 1.5rem; } h2 { font-size: 1.2rem; margin-top: 2rem; }
+table { border-collapse: collapse; font-size: 0.9rem; }
+th, td { padding: 0.25rem 0.7rem; border-bottom: 1px solid #e3e3e3; text-align: right; white-space: nowrap; }
+th:first-child, td:first-child { text-align: left; }
+thead th { border-bottom: 2px solid #888; vertical-align: bottom; white-space: normal; }
+tr.fact td { color: #555; } tr.group td { font-weight: 600; padding-top: 1rem; border-bottom: none; }
+td.better { color: #0a7d32; font-weight: 600; } td.worse { color: #b3261e; font-weight: 600; }
+td.same { color: #888; }
+.speedup { font-weight: 600; } .warning { color: #8a5300; } .note { color: #555; }
+figure { margin: 1.5rem 0; } figure img { max-width: 100%; border: 1px solid #eee; }
+figcaption { color: #555; font-size: 0.9rem; }
+"""
+
+
+def comparison_page(
+    comparison: Comparison, plots: PlotSet | None, *, title: str = "specbench compare"
+) -> str:
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>{escape(title)}</title><style>{CSS}</style></head><body>",
+        f"<h1>{escape(title)} · {len(comparison.runs)} runs</h1>",
+        _table(comparison),
+    ]
+    parts += [f'<p class="speedup">{escape(sentence)}</p>' for sentence in comparison.speedups]
+    parts += [f'<p class="warning">⚠ {escape(warning)}</p>' for warning in comparison.warnings]
+    if plots is not None:
+        parts.append("<h2>Plots</h2>")
+        for plot in plots.plots:
+            data = base64.b64encode(plot.png()).decode("ascii")
+            parts.append(
+                f'<figure><img alt="{escape(plot.title)}" src="data:image/png;base64,{data}">'
+                f"<figcaption>{escape(plot.title)}</figcaption></figure>"
+            )
+        parts += [f'<p class="note">note: {escape(note)}</p>' for note in plots.notes]
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    parts.append(f'<p class="note">Written by specbench {escape(__version__)} on {stamp}.</p></body></html>')
+    return "\n".join(parts) + "\n"
+
+
+def _table(comparison: Comparison) -> str:
+    ratios = ratio_columns(comparison)
+    head = ["<th></th>"] + [
+        f"<th>{escape(column_title(comparison, i))}</th>" for i in range(len(comparison.runs))
+    ]
+    head += [f"<th>{escape(ratio_title(comparison, i))}</th>" for i in ratios]
+    rows = [f"<table><thead><tr>{''.join(head)}</tr></thead><tbody>"]
+    width = len(head)
+    for name, cells in fact_rows(comparison):
+        tds = "".join(f"<td>{escape(cell)}</td>" for cell in cells)
+        rows.append(f'<tr class="fact"><td>{escape(name)}</td>{tds}{"<td></td>" * len(ratios)}</tr>')
+    for group, group_rows in grouped_rows(comparison):
+        rows.append(f'<tr class="group"><td colspan="{width}">{escape(group)}</td></tr>')
+        for row in group_rows:
+            tds = "".join(f"<td>{escape(figure_text(value, row.spec))}</td>" for value in row.values)
+            for i in ratios:
+                verdict = row.verdicts[i]
+                css = f' class="{verdict}"' if verdict else ""
+                tds += f"<td{css}>{escape(ratio_text(row.ratios[i]))}</td>"
+            label = escape(row_title(row).strip())
+            indent = ' style="padding-left: 1.5rem"' if row_title(row).startswith(" ") else ""
+            rows.append(f"<tr><td{indent}>{label}</td>{tds}</tr>")
+    rows.append("</tbody></table>")
+    return "\n".join(rows)
