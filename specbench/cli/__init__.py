@@ -14,6 +14,8 @@ from rich.console import Console
 from rich.markup import escape
 
 from specbench import __version__
+from specbench.cli import check_env as check_env_command
+from specbench.cli import monitor as monitor_command
 from specbench.cli import run as run_command
 from specbench.errors import SpecbenchError
 
@@ -31,6 +33,8 @@ app = typer.Typer(
     context_settings={"max_content_width": 120},
 )
 app.command(name="run", epilog=run_command.EPILOG)(run_command.run)
+app.command(name="monitor")(monitor_command.monitor)
+app.command(name="check-env")(check_env_command.check_env)
 
 
 @app.callback(invoke_without_command=True)
