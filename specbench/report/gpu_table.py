@@ -51,7 +51,7 @@ def _table(columns: Sequence[str], title: str | None = None) -> Table:
             column,
             justify="left" if wraps or column == "name" else "right",
             no_wrap=not wraps,
-            min_width=12 if wraps else None,
+            min_width=10 if wraps else None,
         )
     return table
 
@@ -83,27 +83,27 @@ def live_gpu_table(
     return table
 
 
+def _window_events(reasons: dict[str, float]) -> str:
+    return ", ".join(f"{name} {share:.0%}" for name, share in reasons.items() if name != _IDLE)
+
+
 def window_gpu_table(section: GpuSection) -> Table:
     """Each GPU over the measured window: what it did on average and at most, and the energy it drew."""
     table = _table(
-        ["GPU", "name", "util %", "mem GiB", "power W", "energy J", "°C", "SM MHz", "clocks events"],
-        title="GPUs over the measured window (mean/max; clocks events: share of samples)",
+        ["GPU", "name", "util %", "mem GiB max", "power W", "energy J", "°C max", "SM MHz"],
+        title="GPUs over the measured window (mean/max)",
     )
     names = {device.index: device.name for device in section.devices}
     for window in section.window:
-        events = ", ".join(
-            f"{name} {share:.0%}" for name, share in window.clock_event_reasons.items() if name != _IDLE
-        )
         table.add_row(
             str(window.index),
             _name(names.get(window.index, "")),
             _pair(window.gpu_utilization_pct.mean, window.gpu_utilization_pct.max),
-            _pair(window.memory_used_gib.mean, window.memory_used_gib.max, 1),
+            _num(window.memory_used_gib.max, 1),
             _pair(window.power_w.mean, window.power_w.max),
             _num(window.energy_j, 1),
-            _pair(window.temperature_c.mean, window.temperature_c.max),
+            _num(window.temperature_c.max),
             _pair(window.sm_clock_mhz.mean, window.sm_clock_mhz.max),
-            f"[yellow]{escape(events)}[/]" if events else "none",
         )
     return table
 
@@ -112,6 +112,9 @@ def render_gpu_window(section: GpuSection, console: Console) -> None:
     """The window table, then what the sampler could not do (notes, errors): said, never hidden."""
     if section.window:
         console.print(window_gpu_table(section))
+    for window in section.window:
+        if events := _window_events(window.clock_event_reasons):
+            console.print(f"[yellow]GPU {window.index} clocks held back[/] (share of samples): {escape(events)}")
     for note in section.notes:
         console.print(f"[yellow]note:[/] {escape(note)}")
     for error in section.errors:
