@@ -22,6 +22,7 @@ from specbench.footprint import (
     kv_bytes_per_token,
     kv_bytes_per_token_per_rank,
     load_model_shape,
+    weight_bytes,
 )
 
 _GIB = 2**30
@@ -65,15 +66,11 @@ def _dtype(config: RunConfig, on_gpu: bool) -> str:
     return "bfloat16" if on_gpu else "float32"
 
 
-def _ram(facts: Facts) -> int | None:
-    return facts.host.memory_available_bytes
-
-
 def target(facts: Facts, config: RunConfig) -> Target | str:
     """Where the run's model would go, or why that cannot be said."""
     devices = facts.gpus.devices
     if config.engine is EngineName.vllm and facts.vllm_build == "cpu":
-        ram = _ram(facts)
+        ram = facts.host.memory_available_bytes
         if ram is None:
             return "available memory unknown"
         env_space = os.environ.get(KV_CACHE_ENV)
@@ -105,7 +102,7 @@ def target(facts: Facts, config: RunConfig) -> Target | str:
         )
     device = config.device
     if device == "cpu" or (device == "auto" and not (facts.torch.cuda_available and devices)):
-        ram = _ram(facts)
+        ram = facts.host.memory_available_bytes
         return Target("RAM", ram, on_gpu=False) if ram is not None else "available memory unknown"
     ordinal = int(device.split(":")[1]) if ":" in device else 0
     if ordinal >= len(devices):
@@ -143,7 +140,7 @@ def check_parameters(facts: Facts, config: RunConfig) -> Verdict:
     dtype = _dtype(config, on_gpu=isinstance(resolved, Target) and resolved.on_gpu)
     count = count_parameters(shape)
     try:
-        weights = count.total * dtype_bytes(dtype)
+        weights = weight_bytes(shape, dtype)
     except ModelConfigError as exc:
         return Verdict("parameters", Status.WARN, f"{count.total / 1e9:.2f} B; {exc}")
     detail = (
@@ -204,7 +201,7 @@ def check_memory_fit(facts: Facts, config: RunConfig) -> Verdict:
                 name, needed(True), resolved, "check --tensor-parallel-size, --device, CUDA_VISIBLE_DEVICES"
             )
         dtype = _dtype(config, resolved.on_gpu)
-        weights = count_parameters(shape).total * dtype_bytes(dtype)
+        weights = weight_bytes(shape, dtype)
     except ModelConfigError as exc:
         return Verdict(name, Status.WARN, f"not estimated: {exc}")
     if config.engine is EngineName.vllm:

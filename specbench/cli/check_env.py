@@ -33,7 +33,14 @@ def _table(verdicts: list[Verdict], engine: str) -> Table:
 
 
 def check_env(
-    model: Annotated[Path | None, option("model")] = None,
+    model: Annotated[
+        Path | None,
+        typer.Option(
+            help="Model directory to check: its config, size, KV cache and whether it fits.",
+            rich_help_panel="Model and engine",
+            show_default=False,
+        ),
+    ] = None,
     engine: Annotated[str | None, option("engine")] = None,
     tensor_parallel_size: Annotated[int | None, option("tensor_parallel_size")] = None,
     pipeline_parallel_size: Annotated[int | None, option("pipeline_parallel_size")] = None,
@@ -50,7 +57,9 @@ def check_env(
         bool, typer.Option("--json", help='Print {"checks": [{"name", "status", "detail", "hint"}…]}.')
     ] = False,
 ) -> None:
-    """Check Python, torch, GPUs, driver, NVML, the engines' packages, disk, memory and the output directory;
+    """Is this machine ready for an engine (and a model)? Verdicts with one-line fixes.
+
+    Checks Python, torch, GPUs, driver, NVML, the engines' packages, disk, memory and the output directory;
     with --model, whether the model fits. Runs without torch or vLLM installed and says what to install."""
     values = {name: value for name, value in locals().items() if name in FLAG_KEYS and value is not None}
     plan = resolve_plan(

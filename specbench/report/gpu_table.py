@@ -114,7 +114,8 @@ def render_gpu_window(section: GpuSection, console: Console) -> None:
         console.print(window_gpu_table(section))
     for window in section.window:
         if events := _window_events(window.clock_event_reasons):
-            console.print(f"[yellow]GPU {window.index} clocks held back[/] (share of samples): {escape(events)}")
+            shares = escape(events)
+            console.print(f"[yellow]GPU {window.index} clocks held back[/] (share of samples): {shares}")
     for note in section.notes:
         console.print(f"[yellow]note:[/] {escape(note)}")
     for error in section.errors:

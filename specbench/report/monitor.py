@@ -70,21 +70,36 @@ def _chosen(all_gpus: Sequence[NvmlGpu], wanted: Sequence[int] | None) -> list[N
 def watch_gpus(settings: MonitorSettings, console: Console) -> MonitorSummary:
     """Sample, redraw and append until the duration is over or a signal arrives."""
     with nvml_session() as nvml:
-        gpus = _chosen(nvml_gpus(nvml), settings.gpus)
+        try:
+            gpus = _chosen(nvml_gpus(nvml), settings.gpus)
+            devices = [device_facts(nvml, gpu) for gpu in gpus]
+        except nvml.lib.NVMLError as exc:
+            raise TelemetryUnavailable(f"NVML failed while describing the GPUs: {exc}") from None
         if not gpus:
             raise TelemetryUnavailable("NVML sees no GPU")
         log = MonitorLog(settings.output) if settings.output is not None else None
         try:
-            return _loop(nvml, gpus, settings, console, log)
+            return _loop(nvml, gpus, devices, settings, console, log)
         finally:
             if log is not None:
                 log.close()
 
 
+def _processes(nvml: Nvml, gpu: NvmlGpu, names: ProcessNames) -> tuple[list[GpuProcess], list[str]]:
+    try:
+        return gpu_processes(nvml, gpu.handle, names), []
+    except Exception as exc:  # a failed listing is shown, and the next sample tries again
+        return [], [f"processes: {type(exc).__name__}: {exc}"]
+
+
 def _loop(
-    nvml: Nvml, gpus: Sequence[NvmlGpu], settings: MonitorSettings, console: Console, log: MonitorLog | None
+    nvml: Nvml,
+    gpus: Sequence[NvmlGpu],
+    devices: Sequence[GpuDevice],
+    settings: MonitorSettings,
+    console: Console,
+    log: MonitorLog | None,
 ) -> MonitorSummary:
-    devices = [device_facts(nvml, gpu) for gpu in gpus]
     readers = [DeviceReader(nvml, gpu.handle) for gpu in gpus]
     names = ProcessNames()
     stop, received = threading.Event(), list[str]()
@@ -94,8 +109,9 @@ def _loop(
         while True:
             now = time.perf_counter()
             results = [reader.read() for reader in readers]
+            listed = [_processes(nvml, gpu, names) for gpu in gpus]
             readings = [reading for reading, _ in results]
-            processes = [gpu_processes(nvml, gpu.handle, names) for gpu in gpus]
+            processes = [found for found, _ in listed]
             if log is not None:
                 at = dt.datetime.now(dt.UTC)
                 log.write_round(
@@ -107,8 +123,8 @@ def _loop(
             rounds += 1
             errors = [
                 f"GPU {device.index}: {message}"
-                for device, (_, messages) in zip(devices, results, strict=True)
-                for message in messages
+                for device, (_, read_errors), (_, list_errors) in zip(devices, results, listed, strict=True)
+                for message in [*read_errors, *list_errors]
             ]
             live.update(_view(devices, readings, processes, errors, settings, now - start), refresh=True)
             if settings.duration_s is not None and now - start + settings.interval_s > settings.duration_s:

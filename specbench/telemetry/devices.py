@@ -16,7 +16,6 @@ from specbench.results.gpus import GpuDevice
 from specbench.telemetry.nvml import Nvml, TelemetryUnavailable, text
 from specbench.telemetry.roofline import peak_bandwidth_gbs
 
-_MIB = 2**20
 _GIB = 2**30
 
 

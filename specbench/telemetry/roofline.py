@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from specbench.footprint import ModelConfigError, count_parameters, dtype_bytes, load_model_shape
+from specbench.footprint import ModelConfigError, count_parameters, load_model_shape, weight_bytes
 from specbench.results.gpus import DecodeRoofline, GpuDevice
 
 
@@ -40,16 +40,16 @@ def decode_roofline(
         if weights_dtype is None:
             return None, "no decode roofline: the weights' dtype is unknown"
         parameters = count_parameters(shape).total
-        weight_bytes = parameters * dtype_bytes(weights_dtype)
+        weights = weight_bytes(shape, weights_dtype)
     except ModelConfigError as exc:
         return None, f"no decode roofline: {exc}"
     peak = min(bandwidths)
-    per_rank = weight_bytes // tensor_parallel_size
+    per_rank = weights // tensor_parallel_size
     return (
         DecodeRoofline(
             parameters=parameters,
             dtype=weights_dtype.removeprefix("torch."),
-            weight_bytes=weight_bytes,
+            weight_bytes=weights,
             tensor_parallel_size=tensor_parallel_size,
             bytes_per_rank=per_rank,
             peak_memory_bandwidth_gbs=peak,

@@ -10,6 +10,7 @@ also clipped to the edges. Either needs samples on both sides of the window.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
 
@@ -100,7 +101,7 @@ def gpu_window(
     )
 
 
-def energy_source(windows: Sequence[GpuWindow]) -> EnergySource | str | None:
+def energy_source(windows: Sequence[GpuWindow]) -> EnergySource | Literal["mixed"] | None:
     """The section's energy source: one of the GPUs' own when they agree, 'mixed' when they do not."""
     sources = {window.energy_source for window in windows}
     if None in sources or not sources:

@@ -93,4 +93,5 @@ def test_importing_the_cli_and_checks_imports_neither_torch_nor_vllm():
 def test_two_engines_at_once_are_refused_with_one_line(monkeypatch, capsys):
     monkeypatch.setenv("INFERENCE_ENGINE", "transformers,vllm")
     assert main(["check-env"]) == 2
-    assert capsys.readouterr().err.strip() == "error: check-env checks one engine at a time: pass a single --engine"
+    expected = "error: check-env checks one engine at a time: pass a single --engine"
+    assert capsys.readouterr().err.strip() == expected

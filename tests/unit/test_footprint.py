@@ -1,4 +1,4 @@
-"""Parameter, weight and KV-cache arithmetic from config.json, checked against the models Transformers builds."""
+"""Parameter, weight and KV-cache arithmetic from config.json, checked against what Transformers builds."""
 
 import json
 from pathlib import Path
@@ -116,5 +116,5 @@ def test_configs_that_cannot_be_counted_are_refused_with_the_reason(config, mess
 
 
 def test_a_directory_without_config_json_is_refused(tmp_path: Path):
-    with pytest.raises(ModelConfigError, match="no config.json"):
+    with pytest.raises(ModelConfigError, match=r"no config\.json"):
         load_model_shape(tmp_path)
