@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
+from specbench.engines.vllm.args import KV_CACHE_ENV
 from specbench.results.gpus import GpuDevice
 from specbench.telemetry.devices import cuda_visible, device_facts, nvml_gpus
 from specbench.telemetry.nvml import TelemetryUnavailable, nvml_session
@@ -75,6 +76,7 @@ class Facts:
     vllm: Package
     nvidia_ml_py: Package
     gpus: GpuFacts
+    vllm_cpu_kv_cache_gib: float | None = None  # VLLM_CPU_KVCACHE_SPACE, when set to a number
 
     @property
     def vllm_build(self) -> str | None:
@@ -235,6 +237,13 @@ def gather_host(output_dir: Path) -> HostFacts:
     )
 
 
+def _number(text: str | None) -> float | None:
+    try:
+        return float(text) if text else None
+    except ValueError:
+        return None
+
+
 def gather(output_dir: Path, environ: Mapping[str, str]) -> Facts:
     torch = gather_torch()
     return Facts(
@@ -244,4 +253,5 @@ def gather(output_dir: Path, environ: Mapping[str, str]) -> Facts:
         vllm=find_package("vllm", "vllm", "vllm-cpu"),
         nvidia_ml_py=find_package("pynvml", "nvidia-ml-py", "pynvml"),
         gpus=gather_gpus(torch, environ),
+        vllm_cpu_kv_cache_gib=_number(environ.get(KV_CACHE_ENV)),
     )

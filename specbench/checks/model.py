@@ -7,7 +7,6 @@ reports the KV-cache size it really got as `kv_cache_tokens` in the result's eng
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 from specbench.checks.facts import Facts
@@ -73,10 +72,7 @@ def target(facts: Facts, config: RunConfig) -> Target | str:
         ram = facts.host.memory_available_bytes
         if ram is None:
             return "available memory unknown"
-        env_space = os.environ.get(KV_CACHE_ENV)
-        space_gib = config.vllm.kv_cache_space_gb or (
-            float(env_space) if env_space else DEFAULT_CPU_KV_CACHE_GB
-        )
+        space_gib = config.vllm.kv_cache_space_gb or facts.vllm_cpu_kv_cache_gib or DEFAULT_CPU_KV_CACHE_GB
         return Target(
             "RAM (vLLM CPU build)",
             ram,

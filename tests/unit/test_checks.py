@@ -236,3 +236,18 @@ def test_gpu_facts_without_nvml_say_why(monkeypatch):
 def test_every_check_gives_a_one_line_detail(engine, tmp_path):
     for verdict in run_checks(machine(), RunConfig(engine=engine, model=model_dir(tmp_path))):
         assert verdict.detail and "\n" not in verdict.detail and "\n" not in verdict.hint
+
+
+def test_vllm_cpu_build_fits_the_context_into_its_kv_space(tmp_path):
+    facts = dataclasses.replace(CPU_ONLY, vllm_cpu_kv_cache_gib=1.0)  # VLLM_CPU_KVCACHE_SPACE=1
+    config = RunConfig(engine="vllm", model=model_dir(tmp_path, "qwen3-0.6b"))
+    fit = {v.name: v for v in run_checks(facts, config)}["memory fit"]
+    # 1 GiB / (28 layers × 8 KV heads × 128 × 2 × 4 B in float32) = 4,681 tokens < 40,960.
+    assert fit.status is Status.FAIL and "KV room for at most 4,681 tokens" in fit.detail
+    assert "lower --max-model-len to 4,681 or less" in fit.hint
+    config.vllm.max_model_len = 2048
+    fit = {v.name: v for v in run_checks(facts, config)}["memory fit"]
+    # It starts now, but the default workload's 100 requests × 256 tokens do not fit at once.
+    assert fit.status is Status.WARN and "lower --max-concurrency to 18" in fit.hint
+    config.workload.max_concurrency = 16
+    assert {v.name: v for v in run_checks(facts, config)}["memory fit"].status is Status.PASS
