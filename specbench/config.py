@@ -172,6 +172,15 @@ class SloConfig(_Section):
     e2el_ms: float | None = Field(None, gt=0, description="Goodput SLO on end-to-end latency.")
 
 
+class TelemetryConfig(_Section):
+    """GPU telemetry through NVML (nvidia-ml-py, the `gpu` extra), on the GPUs the engine uses."""
+
+    enabled: bool = Field(
+        True, description="Sample the run's GPUs (utilisation, memory, power, energy, clocks) through NVML."
+    )
+    interval_s: float = Field(0.25, ge=0.01, le=60, description="Seconds between two GPU samples.")
+
+
 class RunConfig(_Section):
     engine: EngineName = Field(EngineName.transformers, description="transformers, vllm or echo.")
     method: Method = Field(Method.target_ar, description="target-ar, draft-ar, speculative or prompt-lookup.")
@@ -195,6 +204,7 @@ class RunConfig(_Section):
     echo: EchoConfig = EchoConfig()
     output: OutputConfig = OutputConfig()
     slo: SloConfig = SloConfig()
+    telemetry: TelemetryConfig = TelemetryConfig()
 
     @field_validator("percentiles")
     @classmethod

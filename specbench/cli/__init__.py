@@ -14,7 +14,9 @@ from rich.console import Console
 from rich.markup import escape
 
 from specbench import __version__
+from specbench.cli import check_env as check_env_command
 from specbench.cli import compare as compare_command
+from specbench.cli import monitor as monitor_command
 from specbench.cli import plot as plot_command
 from specbench.cli import run as run_command
 from specbench.errors import SpecbenchError
@@ -37,6 +39,8 @@ app = typer.Typer(
 app.command(name="run", epilog=run_command.EPILOG)(run_command.run)
 app.command(name="compare", epilog=compare_command.EPILOG)(compare_command.compare)
 app.command(name="plot", epilog=compare_command.EPILOG)(plot_command.plot)
+app.command(name="monitor")(monitor_command.monitor)
+app.command(name="check-env")(check_env_command.check_env)
 
 
 @app.callback(invoke_without_command=True)

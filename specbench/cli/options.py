@@ -62,6 +62,8 @@ FLAG_KEYS: dict[str, str] = {
     "slo_tpot_ms": "slo.tpot_ms",
     "slo_e2el_ms": "slo.e2el_ms",
     "percentiles": "percentiles",
+    "gpu_telemetry": "telemetry.enabled",
+    "gpu_interval": "telemetry.interval_s",
 }
 
 

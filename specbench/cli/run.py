@@ -120,6 +120,8 @@ def run(
     slo_tpot_ms: Annotated[float | None, _opt("slo_tpot_ms")] = None,
     slo_e2el_ms: Annotated[float | None, _opt("slo_e2el_ms")] = None,
     percentiles: Annotated[str | None, _opt("percentiles", metavar="90,95,99")] = None,
+    gpu_telemetry: Annotated[bool | None, _opt("gpu_telemetry", "--gpu-telemetry/--no-gpu-telemetry")] = None,
+    gpu_interval: Annotated[float | None, _opt("gpu_interval", metavar="S")] = None,
     dry_run: Annotated[
         bool,
         typer.Option("--dry-run", help="Print the resolved config and where each value came from; exit."),

@@ -52,6 +52,16 @@ class Completion:
 StreamEvent = TokenChunk | Completion
 
 
+@dataclass(slots=True, frozen=True)
+class DevicePlacement:
+    """The GPUs an engine computes on, for GPU telemetry and the decode roofline."""
+
+    # CUDA ordinals, i.e. positions in CUDA_VISIBLE_DEVICES (every GPU when unset); () = no GPU.
+    cuda_devices: tuple[int, ...] = ()
+    tensor_parallel_size: int = 1  # the weights are split over this many of them
+    weights_dtype: str | None = None  # e.g. "bfloat16"; None when not known
+
+
 @dataclass(slots=True)
 class EngineInfo:
     """What the result header says about the engine."""
@@ -62,6 +72,7 @@ class EngineInfo:
     method: str
     settings: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    placement: DevicePlacement = field(default_factory=DevicePlacement)
 
 
 @runtime_checkable

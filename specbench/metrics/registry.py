@@ -418,7 +418,8 @@ METRICS: tuple[MetricSpec, ...] = (
         "%",
         None,
         "Mean GPU utilisation (%)",
-        "NVML GPU utilisation over the measured window, mean of the run's GPUs.",
+        "NVML GPU utilisation sampled over the measured window: each GPU's mean, averaged over the run's "
+        "GPUs.",
         group=GPU,
         sources=_TELEMETRY,
     ),
@@ -435,8 +436,8 @@ METRICS: tuple[MetricSpec, ...] = (
         "mean_power_w",
         "W",
         None,
-        "Mean power (W)",
-        "Power drawn by the run's GPUs together, averaged over the measured window.",
+        "Mean power, all GPUs (W)",
+        "Power the run's GPUs drew together, averaged over the measured window: energy_j / window length.",
         group=GPU,
         sources=_TELEMETRY,
     ),
@@ -444,9 +445,9 @@ METRICS: tuple[MetricSpec, ...] = (
         "energy_j",
         "J",
         "lower",
-        "Energy (J)",
-        "Energy of the run's GPUs over the measured window: NVML's total-energy counter, else integrated "
-        "power.",
+        "Energy, all GPUs (J)",
+        "Energy the run's GPUs drew over the measured window: NVML's total-energy counter, else integrated "
+        "power samples (the result's gpus.energy_source says which).",
         group=GPU,
         sources=_TELEMETRY,
     ),
@@ -473,8 +474,9 @@ METRICS: tuple[MetricSpec, ...] = (
         "tok/s",
         None,
         "Batch-1 decode ceiling (tok/s)",
-        "Peak memory bandwidth (NVML bus width × max memory clock × 2) / weight bytes read per decode step "
-        "per tensor-parallel rank: the fastest one stream can decode.",
+        "Peak memory bandwidth (NVML bus width / 8 × max memory clock × 2) / (parameters from config.json × "
+        "dtype size / tensor-parallel size): how fast one stream could decode if every weight were read once "
+        "per token at full bandwidth.",
         group=GPU,
         sources=_TELEMETRY,
     ),

@@ -1,4 +1,5 @@
-"""The live view while a run is in flight: progress against the plan plus live request and token rates."""
+"""The live view while a run is in flight: progress against the plan, live request and token rates, and the
+run's GPUs when they are sampled."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from rich.live import Live
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
+from specbench.report.gpu_table import live_gpu_table
 from specbench.runner.dispatcher import RunProgress
+from specbench.telemetry import GpuSampler
 
 
 class LiveProgress:
@@ -25,10 +28,12 @@ class LiveProgress:
         console: Console,
         *,
         on_tick: Callable[[], None] | None = None,
+        gpus: GpuSampler | None = None,
         interval_s: float = 0.25,
         rate_window_s: float = 5.0,
     ) -> None:
         self._state = progress
+        self._gpus = gpus
         self._on_tick = on_tick
         self._interval_s = interval_s
         self._history: deque[tuple[float, int, int]] = deque()
@@ -44,7 +49,7 @@ class LiveProgress:
         self._counts = Text()
         # Redraw only from our own ticker: Rich's refresh thread would compete with an in-process
         # engine's generation thread for the GIL ten times a second.
-        self._live = Live(Group(self._bar, self._counts), console=console, auto_refresh=False)
+        self._live = Live(self._view(), console=console, auto_refresh=False)
         total = progress.planned if progress.planned is not None else progress.send_window_s
         self._task = self._bar.add_task("warming up", total=total, plan="")
         self._ticker: asyncio.Task[None] | None = None
@@ -82,12 +87,20 @@ class LiveProgress:
             return 0.0, 0.0
         return (done - done0) / span, (state.output_tokens - tokens0) / span
 
+    def _view(self) -> Group:
+        # The GPU table is rebuilt from the sampler's latest round at every redraw; same rows, no flicker.
+        if self._gpus is None:
+            return Group(self._bar, self._counts)
+        return Group(self._bar, self._counts, live_gpu_table(self._gpus.devices, self._gpus.latest()))
+
     def refresh(self) -> None:
         if self._on_tick is not None:
             self._on_tick()
         state = self._state
         now = time.perf_counter()
         req_rate, tok_rate = self._rates(now)
+        if self._gpus is not None:
+            self._live.update(self._view())
         if state.start is None:
             self._bar.update(self._task, description="warming up", plan="")
             self._live.refresh()

@@ -16,6 +16,7 @@ from rich.table import Table
 
 from specbench.metrics import METRICS, MetricSpec, distribution_key, percentile_stats
 from specbench.metrics.registry import RUN
+from specbench.report.gpu_table import render_gpu_window
 from specbench.results.model import BenchmarkResult
 
 Row = tuple[str, str]
@@ -42,6 +43,8 @@ def render_summary(result: BenchmarkResult, console: Console) -> None:
         for label, value in rows:
             table.add_row(label, value)
     console.print(table)
+    if result.gpus is not None:
+        render_gpu_window(result.gpus, console)
 
 
 def _shown(metrics: Mapping[str, Any]) -> dict[str, Any]:

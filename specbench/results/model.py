@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from specbench.metrics.registry import spec_for_key
+from specbench.results.gpus import GpuSection
 
 SCHEMA_VERSION = "2.0"
 INDEX_SCHEMA_VERSION = "1.0"
@@ -62,7 +63,7 @@ class BenchmarkResult(BaseModel):
     engine: EngineSection
     workload: dict[str, Any] = {}
     metrics: dict[str, MetricValue] = {}
-    gpus: dict[str, Any] | None = None
+    gpus: GpuSection | None = None
     config: dict[str, Any] = {}
     config_sources: dict[str, str] = {}
     environment: dict[str, Any] = {}

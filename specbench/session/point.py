@@ -18,6 +18,7 @@ from specbench.environment import collect_environment
 from specbench.metrics import compute_metrics
 from specbench.metrics.registry import merge_sources
 from specbench.records import RequestRecord
+from specbench.results.gpus import GpuSection
 from specbench.results.model import BenchmarkResult, EngineSection, RunSection
 from specbench.runner.dispatcher import (
     PhaseListener,
@@ -55,7 +56,7 @@ class PointFiles:
 class Telemetry:
     """What a GPU sampler made of the measured window: the result's `gpus` section and its figures."""
 
-    section: dict[str, Any] | None = None
+    section: GpuSection | None = None
     figures: dict[str, Any] = field(default_factory=dict)
 
 

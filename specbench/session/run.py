@@ -31,6 +31,7 @@ from specbench.results.readers import INDEX_FILE, LOAD_SETTINGS, LoadedRun
 from specbench.runner.dispatcher import PhaseListener, RunProgress
 from specbench.session.engine_log import EngineLog
 from specbench.session.engine_session import EngineSession
+from specbench.session.gpus import PointGpus
 from specbench.session.interrupts import Interrupts, RunPhase, StartInterrupted
 from specbench.session.models import check_context, ignored_settings_notes, resolve_models, workload_tokenizer
 from specbench.session.output import (
@@ -44,6 +45,7 @@ from specbench.session.output import (
 from specbench.session.point import MeasuredPoint, build_result, measure_point
 from specbench.session.start import started_engine
 from specbench.settings import SESSION_AXES, ResolvedConfig, RunPlan, SessionPlan
+from specbench.telemetry import GpuSampler
 from specbench.workload.builder import build_workload
 from specbench.workload.types import Workload
 
@@ -176,17 +178,26 @@ class PlanRunner:
         output.files.engine_log = log.path
         self.interrupts.phase = RunPhase.MEASURING
         info = session.info
+        gpus = PointGpus.start(info, config.telemetry)
+        notes = [*notes, *gpus.notes]
         if label:
             self.console.rule(f"[bold]{escape(label)}")
         render_header(self.console, engine=info, workload=workload.summary, notes=notes)
         try:
             point = await measure_live(
-                session, workload, config, output=output, console=self.console, interrupts=self.interrupts
+                session,
+                workload,
+                config,
+                output=output,
+                console=self.console,
+                interrupts=self.interrupts,
+                gpus=gpus.sampler,
             )
         except BaseException:
             output.close_records()
             raise
         finally:
+            gpus.stop()
             self.interrupts.phase = RunPhase.SAVING
         records_problem = output.close_records()
         result = build_result(
@@ -199,6 +210,7 @@ class PlanRunner:
             point=point,
             files=output.files,
             notes=notes,
+            telemetry=gpus.telemetry(info, point.outcome.records),
         )
         if records_problem:
             result.run.warnings.append(records_problem)
@@ -276,14 +288,17 @@ async def measure_live(
     console: Console,
     interrupts: Interrupts,
     listeners: Sequence[PhaseListener] = (),
+    gpus: GpuSampler | None = None,
 ) -> MeasuredPoint:
-    """Measure one point with the live view on screen."""
+    """Measure one point with the live view on screen (with the GPU table when `gpus` samples them)."""
     progress = RunProgress(
         planned=len(workload.requests) if config.workload.num_requests else None,
         send_window_s=workload.send_window_s,
     )
     writer = output.writer
-    async with LiveProgress(progress, console, on_tick=writer.flush if writer else None):
+    if gpus is not None:
+        listeners = [*listeners, gpus]
+    async with LiveProgress(progress, console, on_tick=writer.flush if writer else None, gpus=gpus):
         return await measure_point(
             session.engine,
             workload,

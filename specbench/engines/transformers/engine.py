@@ -10,7 +10,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from specbench.config import RunConfig
-from specbench.engines.base import Completion, EngineInfo, EngineRequest, StreamEvent, TokenChunk
+from specbench.engines.base import (
+    Completion,
+    DevicePlacement,
+    EngineInfo,
+    EngineRequest,
+    StreamEvent,
+    TokenChunk,
+)
 from specbench.engines.transformers.channel import RequestChannel
 from specbench.engines.transformers.decoding import (
     CACHE_BUCKET,
@@ -252,7 +259,21 @@ class TransformersEngine:
             method=config.method.value,
             settings=settings,
             notes=self._notes(),
+            placement=self._placement(),
         )
+
+    def _placement(self) -> DevicePlacement:
+        loaded = self._loaded
+        if loaded is None:
+            return DevicePlacement()
+        dtype = str(loaded.dtype).removeprefix("torch.")
+        if loaded.device.type != "cuda":
+            return DevicePlacement(weights_dtype=dtype)
+        import torch
+
+        # Plain "cuda" loads onto the current device.
+        index = loaded.device.index if loaded.device.index is not None else torch.cuda.current_device()
+        return DevicePlacement(cuda_devices=(index,), weights_dtype=dtype)
 
     def _notes(self) -> list[str]:
         config, kind = self._config, self._kind

@@ -64,6 +64,7 @@ class EnginePlan:
     env: dict[str, str]
     settings: dict[str, Any]
     notes: list[str] = field(default_factory=list)
+    cuda_devices: tuple[int, ...] = ()  # the GPUs its workers compute on, as CUDA ordinals
 
     @property
     def detokenize(self) -> bool:
@@ -146,6 +147,16 @@ def _tensor_parallel_size(config: RunConfig, platform: Platform) -> int:
     return requested
 
 
+def _cuda_devices(
+    tensor_parallel_size: int, pipeline_parallel_size: int, platform: Platform
+) -> tuple[int, ...]:
+    """On one host vLLM's worker of rank i computes on CUDA device i, so a run takes the first TP × PP
+    visible GPUs; a Ray cluster places workers itself, and only this host's GPUs can be watched."""
+    if platform.device_type != "cuda":
+        return ()
+    return tuple(range(min(tensor_parallel_size * pipeline_parallel_size, platform.accelerator_count)))
+
+
 def _dtype(config: RunConfig, platform: Platform) -> str:
     requested = config.vllm.dtype or config.dtype
     if requested != "auto":
@@ -225,4 +236,5 @@ def plan_engine(config: RunConfig, platform: Platform, environ: dict[str, str]) 
         chosen[KV_CACHE_ENV] = env.get(KV_CACHE_ENV, environ.get(KV_CACHE_ENV))
     settings = {key: chosen[key] for key in _SETTINGS_ORDER if key in chosen}
     notes = _notes(config, model, skip_tokenizer)
-    return EnginePlan(engine_kwargs=kwargs, env=env, settings=settings, notes=notes)
+    devices = _cuda_devices(kwargs["tensor_parallel_size"], vc.pipeline_parallel_size, platform)
+    return EnginePlan(engine_kwargs=kwargs, env=env, settings=settings, notes=notes, cuda_devices=devices)

@@ -15,7 +15,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from specbench.config import RunConfig
-from specbench.engines.base import Completion, EngineInfo, EngineRequest, StreamEvent, TokenChunk
+from specbench.engines.base import (
+    Completion,
+    DevicePlacement,
+    EngineInfo,
+    EngineRequest,
+    StreamEvent,
+    TokenChunk,
+)
 from specbench.engines.vllm.args import EnginePlan, detect_platform, plan_engine, served_model
 from specbench.engines.vllm.console import ConsoleTail
 from specbench.engines.vllm.metrics import KvCachePeak, MetricsSnapshot, run_stats
@@ -145,6 +152,15 @@ class VllmEngine:
             method=config.method.value,
             settings={**self._plan.settings, **self._resolved},
             notes=list(self._plan.notes),
+            placement=self._placement(self._plan),
+        )
+
+    def _placement(self, plan: EnginePlan) -> DevicePlacement:
+        dtype = self._resolved.get("dtype") or plan.engine_kwargs["dtype"]
+        return DevicePlacement(
+            cuda_devices=plan.cuda_devices,
+            tensor_parallel_size=plan.engine_kwargs["tensor_parallel_size"],
+            weights_dtype=None if dtype == "auto" else dtype,
         )
 
     async def figures(self) -> dict[str, Any]:

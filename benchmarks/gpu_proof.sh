@@ -1,0 +1,110 @@
+#!/bin/bash
+# Proof of issue 16 on an NVIDIA GPU (written for the lent H200): check-env for both engines, the sampler's
+# cost, `specbench monitor` during a load, and a vLLM and a Transformers run whose results carry the `gpus`
+# section, the energy figures and the decode roofline. Dummy Qwen3-8B weights (config.json only).
+#
+# Run from the repository root on the GPU machine, with `python3 -m specbench` importable (PYTHONPATH) and
+# nvidia-ml-py installed. Each stage fits one 10-minute call:
+#   bash benchmarks/gpu_proof.sh checks         # check-env (vLLM, Transformers, a 70B-class config), sampler cost  ~2 min
+#   bash benchmarks/gpu_proof.sh vllm           # vLLM at concurrency 1 and 32, monitor alongside                  ~4 min
+#   bash benchmarks/gpu_proof.sh transformers   # Transformers, one request at a time                               ~2 min
+#   bash benchmarks/gpu_proof.sh summary        # the figures of every result written so far
+# MODEL (default /root/models/qwen3-8b) and OUT (default $OUT, else ./gpu_proof_out) may be set.
+set -uo pipefail
+MODEL=${MODEL:-/root/models/qwen3-8b}
+OUT=${OUT:-gpu_proof_out}
+PY=${PYTHON:-python3}
+mkdir -p "$OUT"
+WORKLOAD=(--dummy-weights --input-len 512 --output-len 128 --rate inf --warmup 2)
+
+say() { printf '\n== %s\n' "$*"; }
+
+checks() {
+  say "check-env, vLLM (expect every check pass; memory fit ≈ 800k tokens of KV at 0.9)"
+  $PY -m specbench check-env --engine vllm --model "$MODEL" | tee "$OUT/check_env_vllm.txt"
+  echo "exit code: ${PIPESTATUS[0]} (expect 0)"
+  $PY -m specbench check-env --engine vllm --model "$MODEL" --json > "$OUT/check_env_vllm.json"
+  say "check-env, Transformers (expect every check pass)"
+  $PY -m specbench check-env --engine transformers --model "$MODEL" | tee "$OUT/check_env_transformers.txt"
+  echo "exit code: ${PIPESTATUS[0]} (expect 0)"
+  say "check-env, a 70B-class config on one GPU (expect memory fit: fail, weights do not fit; exit 1)"
+  big=$(mktemp -d)
+  $PY - "$MODEL/config.json" "$big/config.json" <<'EOF'
+import json, sys
+config = json.load(open(sys.argv[1]))
+config.update(hidden_size=8192, num_hidden_layers=80, num_attention_heads=64, intermediate_size=28672)
+json.dump(config, open(sys.argv[2], "w"))
+EOF
+  $PY -m specbench check-env --engine vllm --model "$big" | tee "$OUT/check_env_70b.txt"
+  echo "exit code: ${PIPESTATUS[0]} (expect 1)"
+  say "… with --tensor-parallel-size 2 (one GPU: fail, 2 GPUs needed; two or more GPUs: memory fit pass)"
+  $PY -m specbench check-env --engine vllm --model "$big" --tensor-parallel-size 2 --json \
+    > "$OUT/check_env_70b_tp2.json"
+  echo "exit code: $?"
+  $PY -c 'import json, sys; [print(c) for c in json.load(open(sys.argv[1]))["checks"] if c["name"] == "memory fit"]' \
+    "$OUT/check_env_70b_tp2.json"
+  rm -rf "$big"
+  say "sampler cost on the real NVML (expect a round ≪ 1 ms; lateness with the sampler as without)"
+  $PY benchmarks/telemetry_overhead.py --nvml real --runs 3 | tee "$OUT/telemetry_overhead.txt"
+}
+
+vllm() {
+  say "vLLM, concurrency 1 and 32, with specbench monitor sampling every 0.5 s alongside"
+  $PY -m specbench monitor --interval 0.5 --output "$OUT/monitor.csv" > "$OUT/monitor.log" 2>&1 &
+  monitor=$!
+  $PY -m specbench run --engine vllm --model "$MODEL" "${WORKLOAD[@]}" --num-prompts 32 \
+    --max-concurrency 1,32 --output-dir "$OUT/vllm" | tee "$OUT/vllm_run.txt"
+  kill -TERM "$monitor"
+  wait "$monitor"
+  echo "monitor exit code: $? (expect 0 after SIGTERM)"
+  tail -n 2 "$OUT/monitor.log"
+  echo "monitor.csv: $(($(wc -l < "$OUT/monitor.csv") - 1)) rows; the busiest:"
+  sort -t, -k6 -n -r "$OUT/monitor.csv" | head -n 3
+}
+
+transformers() {
+  say "Transformers, one request at a time"
+  $PY -m specbench run --engine transformers --model "$MODEL" "${WORKLOAD[@]}" --num-prompts 8 \
+    --max-concurrency 1 --output "$OUT/transformers.json" | tee "$OUT/transformers_run.txt"
+}
+
+summary() {
+  say "figures of every result (expect gpus present, energy_source nvml_energy_counter, roofline ≈ 293.9 tok/s;"
+  echo "   vLLM at concurrency 1 ≈ 190 tok/s per stream → bandwidth utilisation ≈ 0.65; Transformers eager ≈ 0.11)"
+  $PY - "$OUT" <<'EOF'
+import json, pathlib, sys
+for path in sorted(pathlib.Path(sys.argv[1]).rglob("*.json")):
+    data = json.loads(path.read_text())
+    if "schema_version" not in data:
+        continue
+    gpus = data.get("gpus")
+    print(f"\n{path}  ({data['engine']['name']}, {data['run'].get('label') or 'single'}, {data['run']['status']})")
+    print(f"  completed {data.get('completed')}  mean TPOT {data.get('mean_tpot_ms')} ms  "
+          f"output {data.get('output_throughput')} tok/s  duration {data.get('duration')} s")
+    if gpus is None:
+        print("  gpus: null —", [n for n in data["run"]["notes"] if "GPU" in n])
+        continue
+    for key in ("energy_j", "mean_power_w", "joules_per_output_token", "output_tokens_per_joule",
+                "mean_gpu_utilization", "max_gpu_memory_used_gib", "decode_roofline_tok_s",
+                "decode_bandwidth_utilization"):
+        print(f"  {key:<30} {data.get(key)}")
+    print(f"  energy_source {gpus['energy_source']}  window_s {gpus['window_s']}  "
+          f"timeline rounds {len(gpus['timeline']['t_s'])}  errors {gpus['errors']}  notes {gpus['notes']}")
+    for device in gpus["devices"]:
+        print(f"  device {device}")
+    print(f"  roofline {gpus['roofline']}")
+    for window in gpus["window"]:
+        print(f"  GPU {window['index']}: {window['samples']} samples, util {window['gpu_utilization_pct']}, "
+              f"power {window['power_w']}, energy {window['energy_j']} J, clocks events "
+              f"{window['clock_event_reasons']}")
+EOF
+}
+
+case "${1:-all}" in
+  checks) checks ;;
+  vllm) vllm; summary ;;
+  transformers) transformers; summary ;;
+  summary) summary ;;
+  all) checks; vllm; transformers; summary ;;
+  *) echo "usage: $0 [checks|vllm|transformers|summary|all]"; exit 2 ;;
+esac
