@@ -55,6 +55,7 @@ FLAG_KEYS: dict[str, str] = {
     "kv_cache_space": "vllm.kv_cache_space_gb",
     "echo_token_delay_ms": "echo.token_delay_ms",
     "echo_ttft_ms": "echo.ttft_ms",
+    "echo_slots": "echo.slots",
     "output": "output.path",
     "output_dir": "output.dir",
     "save_requests": "output.save_requests",
@@ -62,6 +63,14 @@ FLAG_KEYS: dict[str, str] = {
     "slo_tpot_ms": "slo.tpot_ms",
     "slo_e2el_ms": "slo.e2el_ms",
     "percentiles": "percentiles",
+    "sweep": "sweep.points",
+    "find_max_rate": "sweep.find_max_rate",
+    "goodput_target": "sweep.goodput_target",
+    "rate_precision": "sweep.rate_precision",
+    "probe_seconds": "sweep.probe_seconds",
+    "probe_requests": "sweep.probe_requests",
+    "max_probes": "sweep.max_probes",
+    "settle_s": "sweep.settle_s",
 }
 
 
@@ -81,6 +90,7 @@ _PANELS = {
     "echo": "Echo engine (measures the harness alone)",
     "output": "Output",
     "slo": "Output",
+    "sweep": "Sweeps and the SLO search (one engine session)",
 }
 
 

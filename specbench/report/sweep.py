@@ -1,0 +1,168 @@
+"""The end of a sweep or an SLO search: one table with a row per point, the search's outcome, and what
+measuring every point in one engine session saved against starting the engine for each."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from rich import box
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from specbench.metrics.registry import distribution_key
+from specbench.results.model import BenchmarkResult, IndexEntry
+from specbench.results.sweep import SearchSummary, SessionSummary
+from specbench.settings import describe_value
+
+Results = Mapping[int, BenchmarkResult]  # by position in the index entries
+
+
+def render_sweep_table(
+    entries: Sequence[IndexEntry],
+    results: Results,
+    console: Console,
+    *,
+    tail: str | None,
+    title: str,
+    rows: Sequence[int] | None = None,
+) -> None:
+    """One row per point: rate asked and achieved, throughputs, goodput, TTFT and TPOT mean and tail.
+
+    Narrow enough for 80 columns: the rate is a column of its own, so a label says only what else varies.
+    """
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    shown = list(range(len(entries))) if rows is None else list(rows)
+    others = {position: _without_rate(entries[position].label) for position in shown}
+    table.add_column("#", justify="right")
+    if any(others.values()):
+        table.add_column("point", no_wrap=True)
+    # asked: the point's rate; sent: the rate the client achieved; served: the request throughput.
+    for column in ("asked\nreq/s", "sent\nreq/s", "served\nreq/s", "out\ntok/s", "goodput\nreq/s"):
+        table.add_column(column, justify="right")
+    stats = ("mean", tail) if tail is not None else ("mean",)
+    for name in ("TTFT", "TPOT"):
+        table.add_column(f"{name} ms\n{' / '.join(stats)}", justify="right")
+    notes = []
+    for position in shown:
+        entry = entries[position]
+        head = [str(position + 1)] + ([escape(others[position])] if any(others.values()) else [])
+        asked = _float(entry.settings.get("workload.rate"))
+        result = results.get(position)
+        if result is None:
+            table.add_row(*head, describe_value(asked), "[red]failed[/]")
+            notes.append(
+                f"[red]{position + 1} ({escape(entry.label)}) failed:[/] {escape(entry.error or '')}"
+            )
+            continue
+        if entry.status != "completed":
+            head[0] += "*"
+            notes.append(
+                f"[yellow]{position + 1}* {entry.status}:[/] its figures cover the requests that finished"
+            )
+        m = result.metrics
+        sent = "burst" if asked == math.inf else _fmt(m.get("achieved_rate"))
+        throughputs = [
+            _fmt(m.get(key)) for key in ("request_throughput", "output_throughput", "request_goodput")
+        ]
+        latencies = [
+            " / ".join(_fmt(m.get(distribution_key(stat, name))) for stat in stats)
+            for name in ("ttft", "tpot")
+        ]
+        table.add_row(*head, describe_value(asked), sent, *throughputs, *latencies)
+    console.print(table)
+    for failure in notes:
+        console.print(failure)
+
+
+def _without_rate(label: str) -> str:
+    """What sets a point apart besides its rate: 'vllm · speculative · rate 4' → 'vllm · speculative'."""
+    return " · ".join(part for part in label.split(" · ") if not part.startswith("rate "))
+
+
+def render_search(
+    search: SearchSummary,
+    entries: Sequence[IndexEntry],
+    results: Results,
+    console: Console,
+    *,
+    tail: str | None,
+) -> None:
+    """Every probe with its verdict, then the rate found, its bracket and the figures measured there."""
+    slo = ", ".join(f"{key.removesuffix('_ms').upper()} ≤ {value:g} ms" for key, value in search.slo.items())
+    table = Table(
+        title=f"SLO search: {slo} for at least {search.goodput_target:.0%} of requests",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    for column in (
+        "probe",
+        "rate\nreq/s",
+        "verdict",
+        "met\nSLOs",
+        "requests\njudged",
+        "seconds\nran / planned",
+    ):
+        table.add_column(column, justify="left" if column == "verdict" else "right")
+    notes = []
+    for number, probe in enumerate(search.probes, start=1):
+        verdict = "stopped" if probe.stopped_early is not None else probe.verdict
+        if verdict != "pass":
+            notes.append(f"probe {number}: {escape(probe.reason)}")
+        colour = "green" if verdict == "pass" else "red"
+        fraction = f"{probe.goodput_fraction:.1%}" if probe.goodput_fraction is not None else "—"
+        table.add_row(
+            str(number),
+            f"{probe.rate:g}",
+            f"[{colour}]{verdict}[/]",
+            fraction,
+            str(probe.counted_requests),
+            f"{_fmt(probe.duration_s)} / {probe.planned_s:.1f}",
+        )
+    console.print(table)
+    for note in notes:
+        console.print(note)
+    low, high = search.bracket
+    if search.max_rate is None:
+        console.print(f"[bold red]No probed rate met the SLOs[/] ({escape(search.stop_reason)}).")
+        return
+    upper = f"{high:g}" if high is not None else "none failed"
+    console.print(
+        f"[bold]Highest rate meeting the SLOs: {search.max_rate:g} req/s[/] "
+        f"(bracket {low:g} – {upper} req/s, precision {search.rate_precision:.0%}; "
+        f"{escape(search.stop_reason)})"
+    )
+    chosen = search.chosen_entry
+    if chosen is not None and chosen in results:
+        render_sweep_table(
+            entries, results, console, tail=tail, title="Figures at the rate found", rows=[chosen]
+        )
+
+
+def render_session_times(sessions: Sequence[SessionSummary], console: Console) -> None:
+    """Engine start once, points many: what restarting the engine for every point would have cost."""
+    for session in sessions:
+        cost = session.restart_cost_s
+        if session.engine_start_s is None or cost is None:
+            continue
+        name = f"{escape(session.label)}: " if session.label else ""
+        points = len(session.entries)
+        console.print(
+            f"{name}engine started once in {session.engine_start_s:.1f} s; {points} point"
+            f"{'s' if points != 1 else ''} took {sum(session.point_wall_s):.1f} s; starting it for every "
+            f"point would have added {session.engine_start_s:.1f} s × {points - 1} = {cost:.1f} s"
+        )
+
+
+def _float(value: Any) -> Any:
+    return float(value) if value == "inf" else value
+
+
+def _fmt(value: Any) -> str:
+    """Four significant figures at most, so a narrow terminal still shows whole numbers."""
+    if isinstance(value, float):
+        return f"{value:.2f}" if abs(value) < 100 else f"{value:.0f}"
+    return "—" if value is None else str(value)
