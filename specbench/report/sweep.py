@@ -129,11 +129,14 @@ def render_search(
     if search.max_rate is None:
         console.print(f"[bold red]No probed rate met the SLOs[/] ({escape(search.stop_reason)}).")
         return
-    upper = f"{high:g}" if high is not None else "none failed"
+    bracket = (
+        f"bracket {low:g} – {high:g} req/s, precision {search.rate_precision:.0%}"
+        if high is not None
+        else "no probe failed, so this is a lower bound"
+    )
     console.print(
         f"[bold]Highest rate meeting the SLOs: {search.max_rate:g} req/s[/] "
-        f"(bracket {low:g} – {upper} req/s, precision {search.rate_precision:.0%}; "
-        f"{escape(search.stop_reason)})"
+        f"({bracket}; {escape(search.stop_reason)})"
     )
     chosen = search.chosen_entry
     if chosen is not None and chosen in results:

@@ -23,6 +23,7 @@ from specbench.engines.echo import EchoEngine
 from specbench.engines.registry import ENGINES, EngineSpec
 from specbench.results.load import load_index, load_result
 from specbench.results.sweep import SessionSummary
+from specbench.runner.dispatcher import CANCELLED
 from specbench.runner.record_writer import read_records
 
 # Echo as an M/D/c queue: 4 slots, a request takes 10 ms to its first token and 9 more tokens 10 ms apart.
@@ -295,3 +296,48 @@ def test_bad_sweep_input_exits_2_with_one_line(args, message, tmp_path: Path, ca
     assert run_cli("--engine", "echo", *args) == 2
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1
+
+
+@pytest.mark.vllm
+@pytest.mark.slow
+def test_vllm_search_goes_on_after_a_probe_it_stopped_early(tmp_path: Path):
+    """A real engine: the probe at saturation is stopped with requests in flight (aborted in vLLM); the
+    engine drains them and the next probe is served in the same engine session."""
+    pytest.importorskip("vllm")
+    code = run_cli(
+        "--engine",
+        "vllm",
+        "--profile",
+        "smoke",
+        "--kv-cache-space",
+        "1",
+        "--max-model-len",
+        "512",
+        "--enforce-eager",
+        "--rate",
+        "inf",
+        "--find-max-rate",
+        "--slo-ttft-ms",
+        "5",  # out of a CPU's reach at saturation: misses pile up at once
+        "--max-probes",
+        "2",
+        "--probe-seconds",
+        "3",
+        "--probe-requests",
+        "10",
+        "--output-dir",
+        str(tmp_path),
+    )
+    assert code == 0
+    run_dir = only_run(tmp_path)
+    index = load_index(run_dir / "index.json")
+    assert [entry.status for entry in index.entries][:2] == ["completed", "interrupted"]
+    (session,) = sessions(run_dir)
+    assert session.search is not None
+    first, second = session.search.probes
+    assert first.stopped_early is not None and first.duration_s < first.planned_s
+    # The next probe's requests reached the engine and were served; any error is our own cancellation.
+    entry = index.entries[second.entry]
+    records = read_records(run_dir / entry.result_file.replace(".json", "_requests.jsonl"))
+    assert any(record.success for record in records)
+    assert {record.error for record in records if not record.success} <= {CANCELLED}

@@ -1,4 +1,4 @@
-"""Early stop of SLO probes: the tally of misses, and real probes against the echo engine with a known capacity.
+"""Early stop of SLO probes: the tally of misses, and real probes against the echo engine of known capacity.
 
 Echo with 2 slots and 10 tokens 10 ms apart serves one request in 90 ms, so at most 2 / 0.09 ≈ 22 req/s.
 Timing tolerances are loose (a shared 2-core machine).
