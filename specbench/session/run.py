@@ -102,9 +102,7 @@ class PlanRunner:
 
     async def run(self) -> RunReport:
         if self.multi and self.plan.sessions[0].config.output.path is not None:
-            raise ConfigError(
-                f"{_what_varies(self.plan)} makes several results: pass --output-dir DIR instead of --output"
-            )
+            raise ConfigError(f"{_several_results(self.plan)}: pass --output-dir DIR instead of --output")
         for session_plan in self.plan.sessions:
             if session_plan.config.sweep.active and len(session_plan.points) > 1:
                 raise ConfigError(
@@ -131,7 +129,7 @@ class PlanRunner:
     async def _run_session(self, session_plan: SessionPlan) -> None:
         config, notes = resolve_models(session_plan.config)
         notes += ignored_settings_notes(config, session_plan.sources)
-        notes += sweep_notes(session_plan)
+        notes += _sweep_notes(session_plan)
         tokenizer = workload_tokenizer(config)
         source = self._point_source(session_plan, tokenizer)
         points = source.points()
@@ -195,19 +193,16 @@ class PlanRunner:
         Once the engine is found broken, every later point is recorded as failed with that reason at once.
         """
         broken: str | None = None
-        first = True
+        previous: PointReport | None = None
         while spec is not None and self.interrupts.signum is None:
             began = time.perf_counter()
-            if not first and broken is None:
+            if previous is not None and broken is None:
                 broken = await self._drain(session, spec.config)
-            first = False
-            if broken is not None:
-                report = self._failed(spec, broken)
-            else:
-                report = await self._try_point(session, spec, context)
-                if self.multi and (report.error is not None or _nothing_completed(report)):
-                    broken = await self._diagnose(session, report, context)
+                if broken is None and (previous.error is not None or _nothing_completed(previous)):
+                    broken = await self._diagnose(session, previous, context)
+            report = self._failed(spec, broken) if broken else await self._try_point(session, spec, context)
             report.wall_s = time.perf_counter() - began
+            previous = report
             spec = _send(points, self._record(report, context))
 
     def _record(self, report: PointReport, context: _SessionContext) -> PointReport:
@@ -234,7 +229,8 @@ class PlanRunner:
         """After a point that broke: does the engine still serve? None when it does, else why not."""
         spec = report.spec
         workload = spec.workload or build_workload(spec.config, context.tokenizer)
-        prompt = (workload.warmup or workload.requests)[0].prompt_token_ids
+        # One token of a real prompt: a prompt the engine refuses (too long) must not pass for a dead engine.
+        prompt = (workload.warmup or workload.requests)[0].prompt_token_ids[:1]
         reason = await check_health(session.engine, prompt)
         if reason is None:
             return None
@@ -500,20 +496,18 @@ def _kind(plan: RunPlan, multi: bool) -> IndexKind:
     return "slo-search" if plan.sessions[0].config.sweep.find_max_rate else "sweep"
 
 
-def _what_varies(plan: RunPlan) -> str:
+def _several_results(plan: RunPlan) -> str:
     sweep = plan.sessions[0].config.sweep
-    if sweep.points is not None:
-        return "--sweep"
-    if sweep.find_max_rate:
-        return "--find-max-rate"
-    return f"{', '.join(plan.varied)} taking several values"
+    if sweep.active:
+        return f"{'--sweep' if sweep.points is not None else '--find-max-rate'} makes several results"
+    return f"{', '.join(plan.varied)} take several values, so there are several results"
 
 
 def _session_label(config: RunConfig, plan: RunPlan) -> str | None:
     return point_label(config, [key for key in plan.varied if key in SESSION_AXES])
 
 
-def sweep_notes(session_plan: SessionPlan) -> list[str]:
+def _sweep_notes(session_plan: SessionPlan) -> list[str]:
     """Say so when a setting the user chose is replaced by what the sweep chooses."""
     origin = session_plan.sources.get("workload.rate", "default")
     if session_plan.config.sweep.points is not None and origin != "default":
