@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, computed_field
 
 SessionKind = Literal["points", "sweep", "slo-search"]
-Verdict = Literal["pass", "fail", "error"]
+Verdict = Literal["pass", "fail", "error", "interrupted"]
 
 
 class ProbeOutcome(BaseModel):

@@ -86,7 +86,7 @@ def judge(report: PointReport, rules: ProbeRules) -> ProbeOutcome:
     if report.stopped_early is not None:
         outcome.reason = f"stopped early: {report.stopped_early}"
     elif report.result.run.status != "completed":
-        outcome.reason = "interrupted"
+        outcome.verdict, outcome.reason = "interrupted", "interrupted before its window ended"
     elif outcome.goodput_fraction is None:
         outcome.reason = "no request was sent after the transient: the probe never reached a steady state"
     else:
@@ -138,6 +138,8 @@ class MaxRateSearch:
             if outcome.verdict == "error":
                 self._stop_reason = f"the probe at {next_rate:g} req/s failed: {outcome.reason}"
                 return
+            if outcome.verdict == "interrupted":
+                return  # decides nothing: the search ends with what it had
             if outcome.verdict == "pass":
                 if self._passing is None or outcome.rate > self._passing.rate:
                     self._passing = outcome

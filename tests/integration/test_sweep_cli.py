@@ -8,6 +8,9 @@ Tolerances are loose: a shared 2-core machine runs timers late, which only ever 
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -341,3 +344,42 @@ def test_vllm_search_goes_on_after_a_probe_it_stopped_early(tmp_path: Path):
     records = read_records(run_dir / entry.result_file.replace(".json", "_requests.jsonl"))
     assert any(record.success for record in records)
     assert {record.error for record in records if not record.success} <= {CANCELLED}
+
+
+def test_ctrl_c_during_a_probe_ends_the_search_and_keeps_what_it_found(tmp_path: Path):
+    command = [
+        sys.executable,
+        "-m",
+        "specbench",
+        "run",
+        *ECHO_QUEUE,
+        "--find-max-rate",
+        "--slo-ttft-ms",
+        "1000",
+        "--rate",
+        "5",
+        "--probe-seconds",
+        "60",
+        "--output-dir",
+        str(tmp_path),
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 60
+    while not list(tmp_path.glob("*/*_requests.jsonl")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(1.0)
+    process.send_signal(signal.SIGINT)
+    stopped_at = time.monotonic()
+    output, _ = process.communicate(timeout=30)
+    assert time.monotonic() - stopped_at < 10, output
+    assert process.returncode == 130, output
+    assert "Traceback" not in output
+    run_dir = only_run(tmp_path)
+    index = load_index(run_dir / "index.json")
+    assert [entry.status for entry in index.entries] == ["interrupted"]
+    (session,) = sessions(run_dir)
+    assert session.search is not None
+    assert session.search.stop_reason == "interrupted before the search finished"
+    # The user stopped the probe, not the search: it decides nothing.
+    assert session.search.probes[0].verdict == "interrupted"
+    assert session.search.bracket == [None, None]
