@@ -42,10 +42,6 @@ class PointReport:
     stopped_early: str | None = None
     wall_s: float = 0.0
 
-    @property
-    def measured(self) -> bool:
-        return self.result is not None and self.error is None
-
 
 PointGenerator = Generator[PointSpec, PointReport, None]
 

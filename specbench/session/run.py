@@ -71,6 +71,21 @@ def new_run_id() -> str:
     return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + uuid.uuid4().hex[:6]
 
 
+@dataclass(slots=True)
+class PreparedSession:
+    """A session checked and ready to start: models resolved, where its points come from, the first point's
+    workload built; and what it shares across its points."""
+
+    config: RunConfig  # with the model directories resolved
+    notes: list[str]
+    tokenizer: PromptTokenizer
+    source: PointSource
+    points: PointGenerator
+    first: PointSpec
+    log: EngineLog
+    summary: SessionSummary
+
+
 class PlanRunner:
     """Runs every session of a plan, one after the other, and every point of each inside one engine start.
 
@@ -109,13 +124,15 @@ class PlanRunner:
                     "--sweep and --find-max-rate choose every point's rate: give --rate and "
                     "--max-concurrency one value each"
                 )
-        # Every place a file will go is proven writable before any engine starts.
+        # Every place a file will go is proven writable, and every session's first point built, before any
+        # engine starts.
         check_writable(self.directory or result_path(self.plan.sessions[0].config).parent)
+        prepared = [self._prepare(session_plan) for session_plan in self.plan.sessions]
         with self.interrupts.installed():
-            for session_plan in self.plan.sessions:
+            for session in prepared:
                 if self.interrupts.signum is not None:
                     break
-                await self._run_session(session_plan)
+                await self._run_session(session)
         if self.interrupts.signum is not None:
             self.report.exit_code = self.interrupts.exit_code
         elif self.report.problems:
@@ -126,39 +143,42 @@ class PlanRunner:
             self._print_points()
         return self.report
 
-    async def _run_session(self, session_plan: SessionPlan) -> None:
+    def _prepare(self, session_plan: SessionPlan) -> PreparedSession:
         config, notes = resolve_models(session_plan.config)
         notes += ignored_settings_notes(config, session_plan.sources)
         notes += _sweep_notes(session_plan)
         tokenizer = workload_tokenizer(config)
-        source = self._point_source(session_plan, tokenizer)
+        source = _point_source(session_plan, tokenizer)
         points = source.points()
-        first_point = next(points)
-        # Built before the engine starts, so a bad dataset or schedule costs no engine start.
-        workload = first_point.workload or build_workload(first_point.config, tokenizer)
-        first_point = replace(first_point, workload=workload)
-        summary = SessionSummary(label=_session_label(config, self.plan), kind=source.kind)
-        if self.sweeping:
-            self.sessions.append(summary)
+        first = next(points)
+        first = replace(first, workload=first.workload or build_workload(first.config, tokenizer))
         # One log per engine session, named after the session's results without what varies among its points.
         log_file = (
-            default_result_name(first_point.config)
-            if self.directory is not None
-            else result_path(config).name
+            default_result_name(first.config) if self.directory is not None else result_path(config).name
         )
-        log = EngineLog(engine_log_path(self._directory_of(config) / log_file))
-        context = _SessionContext(
-            config=config, notes=notes, tokenizer=tokenizer, log=log, source=source, summary=summary
+        return PreparedSession(
+            config=config,
+            notes=notes,
+            tokenizer=tokenizer,
+            source=source,
+            points=points,
+            first=first,
+            log=EngineLog(engine_log_path(self._directory_of(config) / log_file)),
+            summary=SessionSummary(label=_session_label(config, self.plan), kind=source.kind),
         )
+
+    async def _run_session(self, prepared: PreparedSession) -> None:
+        if self.sweeping:
+            self.sessions.append(prepared.summary)
         self.interrupts.phase = RunPhase.STARTING
-        spec: PointSpec | None = first_point
+        spec: PointSpec | None = prepared.first
         try:
             async with started_engine(
-                config, log=log, console=self.console, interrupts=self.interrupts
+                prepared.config, log=prepared.log, console=self.console, interrupts=self.interrupts
             ) as session:
-                summary.engine_start_s = session.start_s
+                prepared.summary.engine_start_s = session.start_s
                 spec = None  # from here on, every point the source yields is measured or recorded
-                await self._run_points(session, points, first_point, context)
+                await self._run_points(session, prepared)
         except StartInterrupted:
             self.report.problems.append(
                 "interrupted while an engine was starting: that engine measured nothing"
@@ -170,47 +190,36 @@ class PlanRunner:
             self.console.print(f"[bold red]error:[/] {escape(str(exc))}")
             self.report.problems.append(str(exc))
             while spec is not None:
-                spec = _send(points, self._record(self._failed(spec, str(exc)), context))
+                spec = _send(prepared.points, self._record(self._failed(spec, str(exc)), prepared))
         finally:
-            source.summarize(summary)
+            prepared.source.summarize(prepared.summary)
             self._write_index()
 
-    def _point_source(self, session_plan: SessionPlan, tokenizer: PromptTokenizer) -> PointSource:
-        base = session_plan.points[0]
-        if base.config.sweep.points is not None:
-            return RateSweep(base)
-        if base.config.sweep.find_max_rate:
-            return MaxRateSearch(base)
-        return ListedPoints(
-            [PointSpec(point, build_workload(point.config, tokenizer)) for point in session_plan.points]
-        )
-
-    async def _run_points(
-        self, session: EngineSession, points: PointGenerator, spec: PointSpec | None, context: _SessionContext
-    ) -> None:
+    async def _run_points(self, session: EngineSession, prepared: PreparedSession) -> None:
         """Each point in turn: drain the last one's tail, measure, tell the source what came of it.
 
         Once the engine is found broken, every later point is recorded as failed with that reason at once.
         """
         broken: str | None = None
         previous: PointReport | None = None
+        spec: PointSpec | None = prepared.first
         while spec is not None and self.interrupts.signum is None:
             began = time.perf_counter()
             if previous is not None and broken is None:
                 broken = await self._drain(session, spec.config)
                 if broken is None and (previous.error is not None or _nothing_completed(previous)):
-                    broken = await self._diagnose(session, previous, context)
-            report = self._failed(spec, broken) if broken else await self._try_point(session, spec, context)
+                    broken = await self._diagnose(session, previous, prepared)
+            report = self._failed(spec, broken) if broken else await self._try_point(session, spec, prepared)
             report.wall_s = time.perf_counter() - began
             previous = report
-            spec = _send(points, self._record(report, context))
+            spec = _send(prepared.points, self._record(report, prepared))
 
-    def _record(self, report: PointReport, context: _SessionContext) -> PointReport:
+    def _record(self, report: PointReport, prepared: PreparedSession) -> PointReport:
         """Add a finished point to its session's summary and the index."""
         if report.entry is not None:
-            context.summary.entries.append(report.entry)
-            context.summary.point_wall_s.append(report.wall_s)
-        context.source.summarize(context.summary)
+            prepared.summary.entries.append(report.entry)
+            prepared.summary.point_wall_s.append(report.wall_s)
+        prepared.source.summarize(prepared.summary)
         self._write_index()
         return report
 
@@ -224,11 +233,11 @@ class PlanRunner:
         return None
 
     async def _diagnose(
-        self, session: EngineSession, report: PointReport, context: _SessionContext
+        self, session: EngineSession, report: PointReport, prepared: PreparedSession
     ) -> str | None:
         """After a point that broke: does the engine still serve? None when it does, else why not."""
         spec = report.spec
-        workload = spec.workload or build_workload(spec.config, context.tokenizer)
+        workload = spec.workload or build_workload(spec.config, prepared.tokenizer)
         # One token of a real prompt: a prompt the engine refuses (too long) must not pass for a dead engine.
         prompt = (workload.warmup or workload.requests)[0].prompt_token_ids[:1]
         reason = await check_health(session.engine, prompt)
@@ -239,12 +248,12 @@ class PlanRunner:
         return f"not run: the engine stopped serving at {label} ({reason})"
 
     async def _try_point(
-        self, session: EngineSession, spec: PointSpec, context: _SessionContext
+        self, session: EngineSession, spec: PointSpec, prepared: PreparedSession
     ) -> PointReport:
         """Measure one point; in a sweep, a point that breaks is recorded and the sweep goes on."""
         try:
-            workload = spec.workload or build_workload(spec.config, context.tokenizer)
-            return await self._run_point(session, replace(spec, workload=workload), context)
+            workload = spec.workload or build_workload(spec.config, prepared.tokenizer)
+            return await self._run_point(session, replace(spec, workload=workload), prepared)
         except Exception as exc:
             if not self.multi:
                 raise
@@ -254,10 +263,10 @@ class PlanRunner:
             return self._failed(spec, reason)
 
     async def _run_point(
-        self, session: EngineSession, spec: PointSpec, context: _SessionContext
+        self, session: EngineSession, spec: PointSpec, prepared: PreparedSession
     ) -> PointReport:
         config = spec.config.model_copy(
-            update={"model": context.config.model, "draft_model": context.config.draft_model}
+            update={"model": prepared.config.model, "draft_model": prepared.config.draft_model}
         )
         workload = spec.workload
         assert workload is not None  # _try_point built it
@@ -265,12 +274,12 @@ class PlanRunner:
         output = PointOutput.open(
             self._result_file(config), save_requests=config.output.save_requests, console=self.console
         )
-        output.files.engine_log = context.log.path
+        output.files.engine_log = prepared.log.path
         self.interrupts.phase = RunPhase.MEASURING
         info = session.info
         if label:
             self.console.rule(f"[bold]{escape(label)}")
-        render_header(self.console, engine=info, workload=workload.summary, notes=context.notes)
+        render_header(self.console, engine=info, workload=workload.summary, notes=prepared.notes)
         watch = ProbeWatch(spec.watch, workload, output.writer) if spec.watch is not None else None
         try:
             point = await measure_live(
@@ -297,7 +306,7 @@ class PlanRunner:
             workload=workload,
             point=point,
             files=output.files,
-            notes=context.notes,
+            notes=prepared.notes,
         )
         stopped_early = watch.reason if watch is not None else None
         if stopped_early is not None:
@@ -441,7 +450,7 @@ async def measure_live(
         ]
     try:
         async with LiveProgress(progress, console, on_tick=writer.flush if writer else None):
-            return await measure_point(
+            point = await measure_point(
                 session.engine,
                 workload,
                 config,
@@ -454,7 +463,12 @@ async def measure_live(
     finally:
         for helper in helpers:
             helper.cancel()
-        await asyncio.gather(*helpers, return_exceptions=True)
+        outcomes = await asyncio.gather(*helpers, return_exceptions=True)
+    # A watch that broke must not pass unseen: the point fails with its error (a sweep records it).
+    for outcome in outcomes:
+        if isinstance(outcome, Exception):
+            raise outcome
+    return point
 
 
 async def _relay(source: asyncio.Event, target: asyncio.Event) -> None:
@@ -462,16 +476,16 @@ async def _relay(source: asyncio.Event, target: asyncio.Event) -> None:
     target.set()
 
 
-@dataclass(slots=True)
-class _SessionContext:
-    """What every point of one engine session shares."""
-
-    config: RunConfig  # with the model directories resolved
-    notes: list[str]
-    tokenizer: PromptTokenizer
-    log: EngineLog
-    source: PointSource
-    summary: SessionSummary
+def _point_source(session_plan: SessionPlan, tokenizer: PromptTokenizer) -> PointSource:
+    """A --sweep, the SLO search, or the plan's own list (every workload built now, before any engine)."""
+    base = session_plan.points[0]
+    if base.config.sweep.points is not None:
+        return RateSweep(base)
+    if base.config.sweep.find_max_rate:
+        return MaxRateSearch(base)
+    return ListedPoints(
+        [PointSpec(point, build_workload(point.config, tokenizer)) for point in session_plan.points]
+    )
 
 
 def _send(points: PointGenerator, report: PointReport) -> PointSpec | None:
