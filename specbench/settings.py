@@ -299,9 +299,7 @@ def resolve_plan(
             for point_values in _combinations(merged, POINT_AXES, sources)
         ]
         sessions.append(SessionPlan(points=points))
-    varied = tuple(
-        key for key in (*SESSION_AXES, *POINT_AXES) if len(_axis_values(merged, key, sources)) > 1
-    )
+    varied = tuple(key for key in (*SESSION_AXES, *POINT_AXES) if len(_axis_values(merged, key, sources)) > 1)
     return RunPlan(sessions=sessions, varied=varied)
 
 

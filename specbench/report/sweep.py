@@ -98,25 +98,30 @@ def render_search(
         box=box.SIMPLE_HEAD,
         pad_edge=False,
     )
-    for column in (
-        "probe",
-        "rate\nreq/s",
+    # Numbered as in the table of every point above.
+    columns = (
+        "#",
+        "asked\nreq/s",
+        "sent\nreq/s",
         "verdict",
         "met\nSLOs",
-        "requests\njudged",
+        "judged\nrequests",
         "seconds\nran / planned",
-    ):
+    )
+    for column in columns:
         table.add_column(column, justify="left" if column == "verdict" else "right")
     notes = []
-    for number, probe in enumerate(search.probes, start=1):
+    for probe in search.probes:
+        number = str(probe.entry + 1) if probe.entry is not None else "—"
         verdict = "stopped" if probe.stopped_early is not None else probe.verdict
         if verdict != "pass":
-            notes.append(f"probe {number}: {escape(probe.reason)}")
+            notes.append(f"{number}: {escape(probe.reason)}")
         colour = "green" if verdict == "pass" else "red"
         fraction = f"{probe.goodput_fraction:.1%}" if probe.goodput_fraction is not None else "—"
         table.add_row(
-            str(number),
+            number,
             f"{probe.rate:g}",
+            _fmt(probe.sent_rate),
             f"[{colour}]{verdict}[/]",
             fraction,
             str(probe.counted_requests),
@@ -138,6 +143,12 @@ def render_search(
         f"[bold]Highest rate meeting the SLOs: {search.max_rate:g} req/s[/] "
         f"({bracket}; {escape(search.stop_reason)})"
     )
+    chosen_probe = next((probe for probe in search.probes if probe.entry == search.chosen_entry), None)
+    if chosen_probe is not None and chosen_probe.sent_rate is not None:
+        console.print(
+            f"In that probe the requests went out at {chosen_probe.sent_rate:.3g} req/s, the load the engine "
+            "really met (Poisson arrivals over a finite window; longer probes come closer to the rate asked)."
+        )
     chosen = search.chosen_entry
     if chosen is not None and chosen in results:
         render_sweep_table(

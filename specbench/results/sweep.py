@@ -18,8 +18,11 @@ Verdict = Literal["pass", "fail", "error", "interrupted"]
 class ProbeOutcome(BaseModel):
     """One probe of the SLO search and what it decided."""
 
-    entry: int = Field(description="Position of the probe's result in the index entries.")
+    entry: int | None = Field(description="Position of the probe's result in the index entries.")
     rate: float = Field(description="Requested rate (req/s).")
+    sent_rate: float | None = Field(
+        None, description="The rate the probe's requests really went out at (its achieved_rate, req/s)."
+    )
     verdict: Verdict
     goodput_fraction: float | None = Field(
         None,

@@ -62,10 +62,12 @@ def probe_rules(config: RunConfig, rate: float) -> ProbeRules:
 def judge(report: PointReport, rules: ProbeRules) -> ProbeOutcome:
     """Pass when at least the target share of the requests sent after the transient met every SLO."""
     config = report.spec.config
-    duration = report.result.metrics.get("duration") if report.result is not None else None
+    metrics = report.result.metrics if report.result is not None else {}
+    duration, sent = metrics.get("duration"), metrics.get("achieved_rate")
     outcome = ProbeOutcome(
-        entry=report.entry if report.entry is not None else -1,
+        entry=report.entry,
         rate=config.workload.rate,
+        sent_rate=sent if isinstance(sent, float) else None,
         verdict="fail",
         planned_s=config.workload.duration or 0.0,
         duration_s=duration if isinstance(duration, float) else None,
