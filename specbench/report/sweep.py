@@ -31,28 +31,39 @@ def render_sweep_table(
 ) -> None:
     """One row per point: rate asked and achieved, throughputs, goodput, TTFT and TPOT mean and tail.
 
-    Narrow enough for 80 columns: the rate is a column of its own, so a label says only what else varies.
+    Narrow enough for 80 columns: rate and concurrency are columns of their own (shown where some point sets
+    them), so a label says only what else varies (engine, method).
     """
-    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    table = Table(
+        title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True
+    )
     shown = list(range(len(entries))) if rows is None else list(rows)
-    others = {position: _without_rate(entries[position].label) for position in shown}
+    asked = {position: _float(entries[position].settings.get("workload.rate")) for position in shown}
+    caps = {position: entries[position].settings.get("workload.max_concurrency") for position in shown}
+    others = {position: _session_part(entries[position].label) for position in shown}
+    with_label = any(others.values())
+    with_rate = any(rate != math.inf for rate in asked.values())
+    with_cap = any(cap is not None for cap in caps.values())
     table.add_column("#", justify="right")
-    if any(others.values()):
-        table.add_column("point", no_wrap=True)
+    if with_label:
+        table.add_column("point")
     # asked: the point's rate; sent: the rate the client achieved; served: the request throughput.
-    for column in ("asked\nreq/s", "sent\nreq/s", "served\nreq/s", "out\ntok/s", "goodput\nreq/s"):
-        table.add_column(column, justify="right")
+    columns = ["asked\nreq/s"] if with_rate else []
+    columns += ["max in\nflight"] if with_cap else []
+    columns += ["sent\nreq/s", "served\nreq/s", "out\ntok/s", "goodput\nreq/s"]
     stats = ("mean", tail) if tail is not None else ("mean",)
-    for name in ("TTFT", "TPOT"):
-        table.add_column(f"{name} ms\n{' / '.join(stats)}", justify="right")
+    columns += [f"{name} ms\n{' / '.join(stats)}" for name in ("TTFT", "TPOT")]
+    for column in columns:
+        table.add_column(column, justify="right", no_wrap=True)
     notes = []
     for position in shown:
         entry = entries[position]
-        head = [str(position + 1)] + ([escape(others[position])] if any(others.values()) else [])
-        asked = _float(entry.settings.get("workload.rate"))
+        head = [str(position + 1)] + ([escape(others[position])] if with_label else [])
+        head += [describe_value(asked[position])] if with_rate else []
+        head += [describe_value(caps[position])] if with_cap else []
         result = results.get(position)
         if result is None:
-            table.add_row(*head, describe_value(asked), "[red]failed[/]")
+            table.add_row(*head, "[red]failed[/]")
             notes.append(
                 f"[red]{position + 1} ({escape(entry.label)}) failed:[/] {escape(entry.error or '')}"
             )
@@ -63,23 +74,24 @@ def render_sweep_table(
                 f"[yellow]{position + 1}* {entry.status}:[/] its figures cover the requests that finished"
             )
         m = result.metrics
-        sent = "burst" if asked == math.inf else _fmt(m.get("achieved_rate"))
-        throughputs = [
-            _fmt(m.get(key)) for key in ("request_throughput", "output_throughput", "request_goodput")
-        ]
-        latencies = [
+        burst = asked[position] == math.inf and caps[position] is None
+        sent = "burst" if burst else _fmt(m.get("achieved_rate"))
+        figures = [_fmt(m.get(key)) for key in ("request_throughput", "output_throughput", "request_goodput")]
+        figures += [
             " / ".join(_fmt(m.get(distribution_key(stat, name))) for stat in stats)
             for name in ("ttft", "tpot")
         ]
-        table.add_row(*head, describe_value(asked), sent, *throughputs, *latencies)
+        table.add_row(*head, sent, *figures)
     console.print(table)
-    for failure in notes:
-        console.print(failure)
+    for note in notes:
+        console.print(note)
 
 
-def _without_rate(label: str) -> str:
-    """What sets a point apart besides its rate: 'vllm · speculative · rate 4' → 'vllm · speculative'."""
-    return " · ".join(part for part in label.split(" · ") if not part.startswith("rate "))
+def _session_part(label: str) -> str:
+    """What sets a point apart besides rate and concurrency: 'vllm · speculative · rate 4' → 'vllm ·
+    speculative'."""
+    parts = label.split(" · ")
+    return " · ".join(part for part in parts if not part.startswith(("rate ", "concurrency ")))
 
 
 def render_search(
@@ -92,12 +104,8 @@ def render_search(
 ) -> None:
     """Every probe with its verdict, then the rate found, its bracket and the figures measured there."""
     slo = ", ".join(f"{key.removesuffix('_ms').upper()} ≤ {value:g} ms" for key, value in search.slo.items())
-    table = Table(
-        title=f"SLO search: {slo} for at least {search.goodput_target:.0%} of requests",
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
-        pad_edge=False,
-    )
+    console.print(f"[bold]SLO search: {slo} for at least {search.goodput_target:.0%} of requests[/]")
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
     # Numbered as in the table of every point above.
     columns = (
         "#",

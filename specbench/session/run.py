@@ -110,8 +110,9 @@ class PlanRunner:
         if generated and "workload.rate" not in plan.varied:
             self.varied = (*plan.varied, "workload.rate")
         self.index = ResultIndex(run_id=self.run_id, kind=_kind(plan, self.multi), created_at=_now())
-        # Sweeps and searches record each point's rate and concurrency, and what each session found.
-        self.sweeping = generated or self.index.kind == "sweep"
+        # A session of several points is a sweep (also inside a head-to-head): the index records each point's
+        # rate and concurrency and what each session found, and the run ends with the sweep's table.
+        self.sweeping = generated or any(len(session.points) > 1 for session in plan.sessions)
         self.sessions: list[SessionSummary] = []
         self.measured: dict[int, BenchmarkResult] = {}  # by position in the index entries
 
