@@ -180,11 +180,12 @@ def render_session_times(sessions: Sequence[SessionSummary], console: Console) -
 
 
 def _float(value: Any) -> Any:
+    """A rate as read from index.json, which writes inf as "inf"."""
     return float(value) if value == "inf" else value
 
 
 def _fmt(value: Any) -> str:
-    """Four significant figures at most, so a narrow terminal still shows whole numbers."""
+    """Two decimals below 100, whole numbers above: short enough for an 80-column terminal."""
     if isinstance(value, float):
         return f"{value:.2f}" if abs(value) < 100 else f"{value:.0f}"
     return "—" if value is None else str(value)
