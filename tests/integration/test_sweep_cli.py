@@ -171,7 +171,7 @@ def test_find_max_rate_lands_on_the_knee_of_a_known_queue_and_ends_overloaded_pr
     assert search.stop_reason.startswith("converged")
     low, high = search.bracket
     assert high is not None and high <= low * 1.1 + 1e-9
-    chosen = [probe for probe in search.probes if probe.rate == search.max_rate][0]
+    chosen = next(probe for probe in search.probes if probe.rate == search.max_rate)
     # The load the engine met there lies at the knee of the model (less what a loaded machine's late timers
     # take off the capacity): the rate the probe's Poisson arrivals really went out at, not the one asked.
     assert chosen.sent_rate is not None
