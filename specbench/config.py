@@ -75,14 +75,9 @@ class WorkloadConfig(_Section):
     warmup: int = Field(2, ge=0, description="Warm-up requests sent first and excluded from results.")
 
     @model_validator(mode="after")
-    def _rate_mode_needs_finite_rate(self) -> WorkloadConfig:
+    def _rate_mode_needs_duration(self) -> WorkloadConfig:
         if self.num_prompts == 0 and self.duration is None:
             raise ValueError("--num-prompts 0 means rate mode, which needs --duration S (or give a count)")
-        if self.num_requests is None and math.isinf(self.rate):
-            raise ValueError(
-                "rate mode (--duration without --num-prompts) needs a finite --rate: use --rate R, "
-                "or --num-prompts N with --rate inf"
-            )
         return self
 
     @property
@@ -154,6 +149,12 @@ class EchoConfig(_Section):
 
     ttft_ms: float = Field(0.0, ge=0, description="echo engine: delay before the first token.")
     token_delay_ms: float = Field(0.0, ge=0, description="echo engine: delay between tokens.")
+    slots: int | None = Field(
+        None,
+        ge=1,
+        description="echo engine: serve at most this many requests at once, the others wait first come "
+        "first served (a known capacity: slots / service time requests/s); unset = no limit.",
+    )
 
 
 class OutputConfig(_Section):
@@ -170,6 +171,56 @@ class SloConfig(_Section):
     ttft_ms: float | None = Field(None, gt=0, description="Goodput SLO on time to first token.")
     tpot_ms: float | None = Field(None, gt=0, description="Goodput SLO on time per output token.")
     e2el_ms: float | None = Field(None, gt=0, description="Goodput SLO on end-to-end latency.")
+
+    @property
+    def any(self) -> bool:
+        return self.ttft_ms is not None or self.tpot_ms is not None or self.e2el_ms is not None
+
+
+class SweepConfig(_Section):
+    """Several points in one engine session: a rate sweep, or the search for the highest rate that meets
+    the SLOs (see docs/SWEEPS.md)."""
+
+    points: int | None = Field(
+        None,
+        ge=1,
+        description="Rate sweep: measure the saturation throughput (rate inf), then this many rates evenly "
+        "spaced from 1/N of it up to it, all in one engine session.",
+    )
+    find_max_rate: bool = Field(
+        False,
+        description="Search for the highest request rate at which --goodput-target of the requests meet "
+        "every --slo-*-ms: bracket it, then bisect, in one engine session.",
+    )
+    goodput_target: float = Field(
+        0.95, gt=0, le=1, description="SLO search: fraction of requests that must meet every SLO."
+    )
+    rate_precision: float = Field(
+        0.05,
+        gt=0,
+        lt=1,
+        description="SLO search: stop when the bracket is narrower than this fraction of its lower end "
+        "(5% or 0.05).",
+    )
+    probe_seconds: float = Field(
+        30.0, gt=0, description="SLO search: each probe sends for at least this long (plus its transient)."
+    )
+    probe_requests: int = Field(
+        200,
+        ge=1,
+        description="SLO search: each probe sends at least this many requests (plus its transient).",
+    )
+    max_probes: int = Field(12, ge=1, description="SLO search: give up after this many probes.")
+    settle_s: float = Field(
+        1.0,
+        ge=0,
+        description="Between points: once the engine is idle, wait this long before the next point starts.",
+    )
+
+    @property
+    def active(self) -> bool:
+        """The points of a session are chosen as it runs (a --sweep or the SLO search), not listed."""
+        return self.points is not None or self.find_max_rate
 
 
 class TelemetryConfig(_Section):
@@ -205,6 +256,7 @@ class RunConfig(_Section):
     output: OutputConfig = OutputConfig()
     slo: SloConfig = SloConfig()
     telemetry: TelemetryConfig = TelemetryConfig()
+    sweep: SweepConfig = SweepConfig()
 
     @field_validator("percentiles")
     @classmethod
@@ -239,6 +291,32 @@ class RunConfig(_Section):
             raise ValueError(
                 f"--method {self.method.value} needs a draft model: pass --draft-model DIR"
                 + (" (or --spec-method ngram)" if self.method is Method.speculative else "")
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _rate_mode_needs_finite_rate(self) -> RunConfig:
+        # A sweep and the SLO search choose each point's rate themselves, so the base rate may stay inf.
+        if self.workload.num_requests is None and math.isinf(self.workload.rate) and not self.sweep.active:
+            raise ValueError(
+                "rate mode (--duration without --num-prompts) needs a finite --rate: use --rate R, "
+                "or --num-prompts N with --rate inf"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _sweep_or_search(self) -> RunConfig:
+        sweep, slo = self.sweep, self.slo
+        if sweep.points is not None and sweep.find_max_rate:
+            raise ValueError("--sweep and --find-max-rate are two different runs: pick one")
+        if sweep.find_max_rate and not slo.any:
+            raise ValueError(
+                "--find-max-rate needs at least one SLO: pass --slo-ttft-ms, --slo-tpot-ms or --slo-e2el-ms"
+            )
+        if sweep.find_max_rate and self.workload.max_concurrency is not None:
+            raise ValueError(
+                "--find-max-rate with --max-concurrency would queue requests in the client, where the SLOs "
+                "do not see the wait: drop --max-concurrency"
             )
         return self
 

@@ -55,6 +55,7 @@ FLAG_KEYS: dict[str, str] = {
     "kv_cache_space": "vllm.kv_cache_space_gb",
     "echo_token_delay_ms": "echo.token_delay_ms",
     "echo_ttft_ms": "echo.ttft_ms",
+    "echo_slots": "echo.slots",
     "output": "output.path",
     "output_dir": "output.dir",
     "save_requests": "output.save_requests",
@@ -64,6 +65,14 @@ FLAG_KEYS: dict[str, str] = {
     "percentiles": "percentiles",
     "gpu_telemetry": "telemetry.enabled",
     "gpu_interval": "telemetry.interval_s",
+    "sweep": "sweep.points",
+    "find_max_rate": "sweep.find_max_rate",
+    "goodput_target": "sweep.goodput_target",
+    "rate_precision": "sweep.rate_precision",
+    "probe_seconds": "sweep.probe_seconds",
+    "probe_requests": "sweep.probe_requests",
+    "max_probes": "sweep.max_probes",
+    "settle_s": "sweep.settle_s",
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated
 
@@ -36,6 +37,19 @@ def _parse_output_len(text: str) -> int | None:
         return int(text)
     except ValueError:
         raise SpecbenchError(f"--output-len {text!r}: give a number of tokens, or 'dataset'") from None
+
+
+def _parse_fraction(text: str) -> float:
+    """'5%' → 0.05; '0.05' → 0.05."""
+    try:
+        value = float(text.strip().removesuffix("%")) / 100 if text.strip().endswith("%") else float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 < value < 1:
+        raise SpecbenchError(
+            f"--rate-precision {text!r}: give a percentage such as 5% or a fraction such as 0.05"
+        )
+    return value
 
 
 def _print_sources(console: Console, resolved: ResolvedConfig) -> None:
@@ -113,6 +127,7 @@ def run(
     kv_cache_space: Annotated[float | None, _opt("kv_cache_space")] = None,
     echo_token_delay_ms: Annotated[float | None, _opt("echo_token_delay_ms")] = None,
     echo_ttft_ms: Annotated[float | None, _opt("echo_ttft_ms")] = None,
+    echo_slots: Annotated[int | None, _opt("echo_slots")] = None,
     output: Annotated[Path | None, _opt("output", "--output", "-o")] = None,
     output_dir: Annotated[Path | None, _opt("output_dir")] = None,
     save_requests: Annotated[bool | None, _opt("save_requests", "--save-requests/--no-save-requests")] = None,
@@ -122,6 +137,14 @@ def run(
     percentiles: Annotated[str | None, _opt("percentiles", metavar="90,95,99")] = None,
     gpu_telemetry: Annotated[bool | None, _opt("gpu_telemetry", "--gpu-telemetry/--no-gpu-telemetry")] = None,
     gpu_interval: Annotated[float | None, _opt("gpu_interval", metavar="S")] = None,
+    sweep: Annotated[int | None, _opt("sweep", metavar="N")] = None,
+    find_max_rate: Annotated[bool | None, _opt("find_max_rate", "--find-max-rate/--no-find-max-rate")] = None,
+    goodput_target: Annotated[float | None, _opt("goodput_target")] = None,
+    rate_precision: Annotated[str | None, _opt("rate_precision", metavar="5%")] = None,
+    probe_seconds: Annotated[float | None, _opt("probe_seconds")] = None,
+    probe_requests: Annotated[int | None, _opt("probe_requests")] = None,
+    max_probes: Annotated[int | None, _opt("max_probes")] = None,
+    settle_s: Annotated[float | None, _opt("settle_s")] = None,
     dry_run: Annotated[
         bool,
         typer.Option("--dry-run", help="Print the resolved config and where each value came from; exit."),
@@ -131,6 +154,7 @@ def run(
     values = {name: value for name, value in locals().items() if name in FLAG_KEYS and value is not None}
     parsers = {
         "percentiles": _parse_percentiles,
+        "rate_precision": _parse_fraction,
         "output_len": _parse_output_len,
         "engine": lambda text: split_list(text, "--engine", str, "transformers,vllm"),
         "method": lambda text: split_list(text, "--method", str, "target-ar,speculative"),

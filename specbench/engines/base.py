@@ -77,7 +77,7 @@ class EngineInfo:
 
 @runtime_checkable
 class Engine(Protocol):
-    """start → generate (many, concurrently) → stats → shutdown."""
+    """start → generate (many, concurrently) → figures → shutdown."""
 
     async def start(self) -> None:
         """Load the model and get ready to serve; raise EngineStartError with a one-line reason."""
@@ -93,6 +93,10 @@ class Engine(Protocol):
 
     async def reset_figures(self) -> None:
         """Forget engine-side figures gathered so far (called after warm-up)."""
+
+    async def wait_idle(self) -> None:
+        """Return once nothing the engine was given is still in it, cancelled requests included (between
+        the points of a sweep); raise if it can no longer serve."""
 
     async def shutdown(self) -> None:
         """Release the model and every process the engine started."""

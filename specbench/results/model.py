@@ -18,6 +18,7 @@ INDEX_SCHEMA_VERSION = "1.0"
 
 MetricValue = float | int | list[float] | str | None
 RunStatus = Literal["completed", "interrupted", "failed"]
+IndexKind = Literal["head-to-head", "sweep", "slo-search", "single"]
 
 
 class _Section(BaseModel):
@@ -101,7 +102,7 @@ class ResultIndex(BaseModel):
 
     schema_version: str = INDEX_SCHEMA_VERSION
     run_id: str
-    kind: Literal["head-to-head", "sweep", "slo-search", "single"]
+    kind: IndexKind
     created_at: str
     entries: list[IndexEntry] = []
     summary: dict[str, Any] = {}

@@ -6,6 +6,7 @@ takes minutes to start is started once.
 
 from __future__ import annotations
 
+import time
 from types import TracebackType
 
 from specbench.config import RunConfig
@@ -17,6 +18,7 @@ class EngineSession:
     def __init__(self, config: RunConfig) -> None:
         self.config = config
         self.engine: Engine = create_engine(config)
+        self.start_s: float | None = None  # how long start() took, once it succeeded
 
     @property
     def info(self) -> EngineInfo:
@@ -24,11 +26,13 @@ class EngineSession:
         return self.engine.describe()
 
     async def start(self) -> None:
+        began = time.perf_counter()
         try:
             await self.engine.start()
         except BaseException:
             await self.engine.shutdown()  # a half-started engine may hold processes and memory
             raise
+        self.start_s = time.perf_counter() - began
 
     async def shutdown(self) -> None:
         await self.engine.shutdown()

@@ -16,10 +16,9 @@ TIMER_SLACK_S = 0.001  # asyncio timers and perf_counter share a clock, but allo
 LATE_S = 0.05  # a shared 2-core machine can run late; early is what must not happen
 
 
-def echo(ttft_ms: float = 0.0, token_delay_ms: float = 0.0) -> EchoEngine:
-    return EchoEngine(
-        RunConfig(engine=EngineName.echo, echo=EchoConfig(ttft_ms=ttft_ms, token_delay_ms=token_delay_ms))
-    )
+def echo(ttft_ms: float = 0.0, token_delay_ms: float = 0.0, slots: int | None = None) -> EchoEngine:
+    config = EchoConfig(ttft_ms=ttft_ms, token_delay_ms=token_delay_ms, slots=slots)
+    return EchoEngine(RunConfig(engine=EngineName.echo, echo=config))
 
 
 def request(max_tokens: int, request_id: int = 0, prompt_len: int = 7) -> EngineRequest:
@@ -112,3 +111,65 @@ def test_short_requests_complete_with_exact_counts(max_tokens: int) -> None:
     events = asyncio.run(collect(echo(token_delay_ms=1), request(max_tokens)))
     assert len(events) == max_tokens + 1
     assert events[-1] == Completion(prompt_tokens=7, output_tokens=max_tokens, finish_reason="length")
+
+
+def test_slots_serve_at_most_that_many_requests_at_once_first_come_first_served() -> None:
+    slots, count, service_s = 2, 6, 0.05  # each request: first token at once, then 5 tokens 10 ms apart
+
+    async def run_all() -> list[tuple[float, float]]:
+        engine = echo(token_delay_ms=10, slots=slots)
+
+        async def spans(req: EngineRequest) -> tuple[float, float]:
+            times = [e.time for e in await collect(engine, req) if isinstance(e, TokenChunk)]
+            return times[0], times[-1]
+
+        tasks = []
+        for i in range(count):
+            tasks.append(asyncio.create_task(spans(request(6, request_id=i))))
+            await asyncio.sleep(0)  # arrival order = request order
+        return await asyncio.gather(*tasks)
+
+    spans = asyncio.run(run_all())
+    for i in range(slots, count):
+        # Request i starts only once request i - slots, which held the slot before it, has finished.
+        assert spans[i][0] >= spans[i - slots][1] - TIMER_SLACK_S
+    for first_token, last_token in spans:
+        assert last_token - first_token >= service_s - TIMER_SLACK_S
+    # Never more than `slots` requests streaming at the same moment.
+    moments = sorted(t for span in spans for t in span)
+    assert max(sum(a <= t <= b for a, b in spans) for t in moments) <= slots
+
+
+def test_describe_states_the_slots_and_the_capacity_they_give() -> None:
+    info = echo(ttft_ms=5, token_delay_ms=5, slots=8).describe()
+    assert info.settings["slots"] == 8
+    assert any("slots / that service time" in note for note in info.notes)
+
+
+def test_wait_idle_returns_once_no_request_is_in_flight() -> None:
+    async def scenario() -> tuple[bool, bool]:
+        engine = echo(ttft_ms=50, slots=1)
+        streams = [asyncio.create_task(collect(engine, request(2, request_id=i))) for i in range(2)]
+        await asyncio.sleep(0.01)
+        idle = asyncio.create_task(engine.wait_idle())
+        await asyncio.sleep(0.02)
+        busy_while_streaming = not idle.done()
+        await asyncio.gather(*streams)
+        await asyncio.wait_for(idle, 1.0)
+        return busy_while_streaming, idle.done()
+
+    assert asyncio.run(scenario()) == (True, True)
+
+
+def test_a_cancelled_request_gives_its_slot_back() -> None:
+    async def scenario() -> list[StreamEvent]:
+        engine = echo(ttft_ms=100, slots=1)
+        holder = asyncio.create_task(collect(engine, request(2, request_id=0)))
+        await asyncio.sleep(0.01)
+        holder.cancel()
+        await asyncio.gather(holder, return_exceptions=True)
+        # Served after the cancelled request's slot came back, not after its full service time.
+        return await asyncio.wait_for(collect(engine, request(2, request_id=1)), 1.0)
+
+    events = asyncio.run(scenario())
+    assert events[-1] == Completion(prompt_tokens=7, output_tokens=2, finish_reason="length")

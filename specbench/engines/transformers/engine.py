@@ -217,6 +217,11 @@ class TransformersEngine:
             await self._scheduler.settle()
         self._counters.reset()
 
+    async def wait_idle(self) -> None:
+        # settle() returns once the generation thread has finished (or stopped) every job it was given.
+        if self._scheduler is not None:
+            await self._scheduler.settle()
+
     # -- description -------------------------------------------------------------------------------
 
     def describe(self) -> EngineInfo:

@@ -1,0 +1,158 @@
+"""Ends an SLO-search probe as soon as its verdict can only be a fail, instead of running its whole window.
+
+Two rules (docs/SWEEPS.md, "Early stop"):
+- the SLO misses already make the target impossible: requests that finished outside an SLO, plus requests
+  still in flight that are older than the latency the SLOs allow (they can only finish outside it), exceed
+  the misses the target permits over the whole probe;
+- the queue keeps growing: while sending, the requests in flight rise at a tenth of the arrival rate or more,
+  steadily, after the engine has had time to fill (an engine that keeps up holds a level backlog).
+Either sets `stop` and `abort`: no more requests are sent and those in flight are cancelled at once (their
+outcome no longer matters). Every request still leaves its record.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from specbench.config import SloConfig
+from specbench.metrics import meets_slo
+from specbench.records import RequestRecord
+from specbench.runner.dispatcher import RecordSink, RunProgress
+from specbench.workload.types import Workload
+
+SAMPLE_S = 0.1
+# The queue counts as growing only if it rises at this share of the arrival rate or more …
+GROWTH_SHARE = 0.10
+# … by at least this many requests, and well beyond its own jitter around the trend.
+MIN_RISE = 8
+RISE_OVER_JITTER = 3.0
+# In flight counts are sampled on the client: allow for the time a sent request takes to reach the engine.
+_SENT_MARGIN_S = 2 * SAMPLE_S
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeRules:
+    """What a probe is judged on, known before it starts."""
+
+    slo: SloConfig
+    target: float  # share of requests that must meet every SLO
+    rate: float  # requested req/s
+    # Requests scheduled before this are the engine filling up: sent, but not judged.
+    transient_s: float
+    # The longest end-to-end latency a request can have and still meet every SLO, when the SLOs bound it.
+    latency_bound_s: float | None
+
+    def judged(self, record: RequestRecord) -> bool:
+        return record.scheduled_s >= self.transient_s
+
+    def met(self, record: RequestRecord) -> bool:
+        return record.success and meets_slo(record, self.slo)
+
+
+class ProbeWatch:
+    """A RecordSink (tallies finished requests, passes them on) plus a task that watches the queue."""
+
+    def __init__(self, rules: ProbeRules, workload: Workload, inner: RecordSink | None) -> None:
+        self.rules = rules
+        self.stop = asyncio.Event()
+        self.abort = asyncio.Event()
+        self.reason: str | None = None
+        self._inner = inner
+        judged = sum(1 for r in workload.requests if r.scheduled_s >= rules.transient_s)
+        self._transient_planned = len(workload.requests) - judged
+        self._allowed_misses = math.floor((1 - rules.target) * judged + 1e-9)
+        self._window_s = workload.send_window_s
+        self._misses = 0
+        self._transient_finished = 0
+        self._latencies_s: list[float] = []
+        # Sampled counters: seconds since the start, requests sent by then, requests in flight then.
+        self._times: list[float] = []
+        self._sent: list[int] = []
+        self._in_flight: list[int] = []
+
+    def write(self, record: RequestRecord) -> None:
+        if self._inner is not None:
+            self._inner.write(record)
+        if record.e2el_ms is not None:
+            self._latencies_s.append(record.e2el_ms / 1000)
+        if not self.rules.judged(record):
+            self._transient_finished += 1
+        elif not self.rules.met(record):
+            self._misses += 1
+            if self._misses > self._allowed_misses:
+                self._end(self._impossible(self._misses))
+
+    async def watch(self, progress: RunProgress) -> None:
+        """Sample the counters until cancelled; end the probe when either rule says it can only fail."""
+        while progress.start is None:
+            await asyncio.sleep(SAMPLE_S)
+        while not self.stop.is_set():
+            now = time.perf_counter() - progress.start
+            self._times.append(now)
+            self._sent.append(progress.sent)
+            self._in_flight.append(progress.in_flight)
+            reason = self._late_in_flight(now, progress)
+            if reason is None and (self._window_s is None or now < self._window_s):
+                reason = self._queue_growing(now)
+            if reason is not None:
+                self._end(reason)
+                return
+            await asyncio.sleep(SAMPLE_S)
+
+    def _end(self, reason: str) -> None:
+        if self.reason is None:
+            self.reason = reason
+        self.stop.set()
+        self.abort.set()
+
+    def _impossible(self, misses: int) -> str:
+        return (
+            f"{misses} requests already missed the SLOs, more than the {self._allowed_misses} that a "
+            f"{self.rules.target:.0%} goodput target allows"
+        )
+
+    def _late_in_flight(self, now: float, progress: RunProgress) -> str | None:
+        """Judged requests in flight for longer than any request meeting the SLOs takes are misses already."""
+        bound = self.rules.latency_bound_s
+        if bound is None or now < self.rules.transient_s + bound + _SENT_MARGIN_S:
+            return None
+        if progress.sent < self._transient_planned:
+            return None
+        last_before = bisect.bisect_right(self._times, now - bound - _SENT_MARGIN_S) - 1
+        sent_by_cutoff = self._sent[last_before] if last_before >= 0 else 0
+        old_in_flight = progress.in_flight - (progress.sent - sent_by_cutoff)
+        transient_in_flight = self._transient_planned - self._transient_finished
+        late = max(0, old_in_flight - transient_in_flight)
+        if self._misses + late > self._allowed_misses:
+            return self._impossible(self._misses + late)
+        return None
+
+    def _queue_growing(self, now: float) -> str | None:
+        """The in-flight count over the recent half of the probe rises steadily and fast.
+
+        Judged only once the recent half starts after the engine filled up: an engine that keeps up reaches a
+        level backlog within about one end-to-end latency (the median of those finished so far).
+        """
+        if not self._latencies_s or now < 2 * float(np.median(self._latencies_s)):
+            return None
+        first = bisect.bisect_left(self._times, now / 2)
+        if len(self._times) - first < 10:
+            return None
+        times = np.array(self._times[first:])
+        in_flight = np.array(self._in_flight[first:], dtype=float)
+        slope, intercept = np.polyfit(times, in_flight, 1)
+        rise = slope * (times[-1] - times[0])
+        jitter = float(np.std(in_flight - (slope * times + intercept)))
+        if slope >= GROWTH_SHARE * self.rules.rate and rise >= max(MIN_RISE, RISE_OVER_JITTER * jitter):
+            return (
+                f"the queue kept growing: requests in flight rose by {rise:.0f} over the last "
+                f"{now / 2:.1f} s ({slope:.3g} req/s of the {self.rules.rate:.3g} req/s sent), so the engine "
+                "does not keep up"
+            )
+        return None
