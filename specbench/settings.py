@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from specbench.config import RunConfig
+from specbench.config import RunConfig, UnshownValueError
 from specbench.errors import ConfigError
 
 PROFILE_ALIASES = {"quick": "quick-test", "stress": "stress-test"}
@@ -229,7 +229,8 @@ def _describe_error(exc: ValidationError, sources: Mapping[str, str]) -> str:
     if not loc:
         return message
     value = error.get("input")
-    shown = f" = {describe_value(value)}" if origin and not isinstance(value, dict) else ""
+    unshown = isinstance((error.get("ctx") or {}).get("error"), UnshownValueError)
+    shown = f" = {describe_value(value)}" if origin and not isinstance(value, dict) and not unshown else ""
     return f"{where}{shown}: {message}"
 
 
@@ -299,9 +300,7 @@ def resolve_plan(
             for point_values in _combinations(merged, POINT_AXES, sources)
         ]
         sessions.append(SessionPlan(points=points))
-    varied = tuple(
-        key for key in (*SESSION_AXES, *POINT_AXES) if len(_axis_values(merged, key, sources)) > 1
-    )
+    varied = tuple(key for key in (*SESSION_AXES, *POINT_AXES) if len(_axis_values(merged, key, sources)) > 1)
     return RunPlan(sessions=sessions, varied=varied)
 
 

@@ -27,7 +27,9 @@ def read_json(path: Path) -> Any:
     except FileNotFoundError:
         raise ResultFileError(f"{path}: no such file") from None
     except IsADirectoryError:
-        raise ResultFileError(f"{path} is a directory: pass a result file, or a directory with index.json")
+        raise ResultFileError(
+            f"{path} is a directory: pass a result file, or a directory with index.json"
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ResultFileError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
     try:
