@@ -1,15 +1,14 @@
-"""Server-sent events: the data of each complete event in a byte stream that arrives in arbitrary pieces."""
+"""Server-sent events: the complete events of a byte stream that arrives in arbitrary pieces.
+
+Splitting is one C call per read; an event's data is taken out only when someone reads it (`event_data`),
+so a reader that needs the last events of a read (the running usage count) skips the others for free.
+"""
 
 from __future__ import annotations
 
 
 class SseDecoder:
-    """Feed it the body as it arrives; it returns the `data` of every event completed so far.
-
-    The common case of OpenAI-compatible servers — events of one `data: …` line ended by a blank line —
-    costs one split per read and one slice per event; anything else (several data lines, comments such
-    as keep-alive pings, `event:` or `id:` fields, CRLF line ends) takes the general path.
-    """
+    """Feed it the body as it arrives; it returns every event completed so far, still unparsed."""
 
     __slots__ = ("_tail",)
 
@@ -22,20 +21,9 @@ class SseDecoder:
         if b"\r" in data:
             # A CR split from its LF stays in the tail until the LF comes.
             data = data.replace(b"\r\n", b"\n")
-        end = data.rfind(b"\n\n")
-        if end < 0:
-            self._tail = data
-            return []
-        self._tail = data[end + 2 :]
-        payloads = []
-        for event in data[:end].split(b"\n\n"):
-            if event[:6] == b"data: " and b"\n" not in event:
-                payloads.append(event[6:])
-            elif event:
-                payload = _general(event)
-                if payload is not None:
-                    payloads.append(payload)
-        return payloads
+        events = data.split(b"\n\n")
+        self._tail = events.pop()  # what follows the last blank line: an event still incomplete
+        return events
 
     @property
     def pending(self) -> bytes:
@@ -43,8 +31,14 @@ class SseDecoder:
         return self._tail
 
 
-def _general(event: bytes) -> bytes | None:
-    """The data of one event per the SSE spec: data lines joined by newlines; None if it has none."""
+def event_data(event: bytes) -> bytes | None:
+    """The data of one event; None for an event without data (a comment such as a keep-alive ping).
+
+    The common case — one `data: …` line, as OpenAI-compatible servers send — is one slice; otherwise the
+    SSE spec's rule: the values of all data lines, joined by newlines (other fields are ignored).
+    """
+    if event[:6] == b"data: " and b"\n" not in event:
+        return event[6:]
     lines = []
     for line in event.split(b"\n"):
         if line.startswith(b"data:"):

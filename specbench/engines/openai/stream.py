@@ -13,6 +13,8 @@ from typing import Any
 
 import orjson
 
+from specbench.engines.openai.sse import event_data
+
 TokenCount = Callable[[str], int]
 
 
@@ -65,40 +67,73 @@ class CompletionStream:
         self.finish_reason: str | None = None
         self.done = False  # data: [DONE] arrived
 
-    def feed(self, payloads: list[bytes]) -> int:
-        """Take the data of newly arrived events; returns how many output tokens they brought."""
-        new = 0
-        for payload in payloads:
-            if payload == b"[DONE]":
-                self.done = True
+    def feed(self, events: list[bytes]) -> int:
+        """Take newly arrived events (SseDecoder.feed); returns how many output tokens they brought.
+
+        With usage in every chunk only the last events of a read are parsed: the final usage chunk (or
+        the last token chunk) holds the running count and the finish reason, and an error event is always
+        the last before [DONE]. Reads of a busy or speculative server hold many events; parsing them all
+        would make the client's cost grow with exactly the load it is meant to measure.
+        """
+        if not self._continuous:
+            return self._feed_all(events)
+        seen = self.tokens
+        latest: dict[str, Any] | None = None
+        for event in reversed(events):
+            chunk = self._parse(event)
+            if chunk is None:
                 continue
-            try:
-                chunk = orjson.loads(payload)
-            except orjson.JSONDecodeError:
-                raise StreamError(f"the server sent an event that is not JSON: {payload[:80]!r}") from None
-            if type(chunk) is not dict:
-                raise StreamError(f"the server sent an event that is not a JSON object: {payload[:80]!r}")
-            if "error" in chunk or chunk.get("object") == "error":
-                raise StreamError(f"the server reported an error mid-stream: {error_message(chunk)}")
+            usage = chunk.get("usage")
+            if usage and latest is None:
+                latest = usage
+            choices = chunk.get("choices")
+            if choices:
+                reason = choices[0].get("finish_reason")
+                if reason is not None and self.finish_reason is None:
+                    self.finish_reason = reason
+                if usage:
+                    break  # the last token chunk: the events before it are older
+        if latest is not None:
+            self.usage = latest
+            self.tokens = max(seen, latest.get("completion_tokens") or 0)
+        return self.tokens - seen
+
+    def _feed_all(self, events: list[bytes]) -> int:
+        new = 0
+        for event in events:
+            chunk = self._parse(event)
+            if chunk is None:
+                continue
             choices = chunk.get("choices")
             if choices:
                 choice = choices[0]
                 reason = choice.get("finish_reason")
                 if reason is not None:
                     self.finish_reason = reason
-                if not self._continuous:
-                    new += self._count_text(choice)
+                new += self._count_text(choice)
             usage = chunk.get("usage")
             if usage:
                 self.usage = usage
-                if self._continuous:
-                    total = usage.get("completion_tokens") or 0
-                    if total > self.tokens:
-                        new += total - self.tokens
-                        self.tokens = total
-        if not self._continuous:
-            self.tokens += new
+        self.tokens += new
         return new
+
+    def _parse(self, event: bytes) -> dict[str, Any] | None:
+        """One event's JSON chunk; None for [DONE] and events without data; StreamError for an error."""
+        payload = event_data(event)
+        if payload is None:
+            return None
+        if payload == b"[DONE]":
+            self.done = True
+            return None
+        try:
+            chunk = orjson.loads(payload)
+        except orjson.JSONDecodeError:
+            raise StreamError(f"the server sent an event that is not JSON: {payload[:80]!r}") from None
+        if type(chunk) is not dict:
+            raise StreamError(f"the server sent an event that is not a JSON object: {payload[:80]!r}")
+        if "error" in chunk or chunk.get("object") == "error":
+            raise StreamError(f"the server reported an error mid-stream: {error_message(chunk)}")
+        return chunk
 
     def _count_text(self, choice: dict[str, Any]) -> int:
         if self._chat:
