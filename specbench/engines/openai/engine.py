@@ -290,6 +290,7 @@ class OpenAIEngine:
                 f"{self._metrics_url} has no vllm:* counters for {self._model}: engine-side figures come "
                 "from vLLM servers only"
             )
+        self._baseline = snapshot  # figures() before any reset_figures() cover everything since start
         self._spec_on_server = snapshot is not None and any(
             name.startswith("vllm:spec_decode_") for name in snapshot.counters
         )

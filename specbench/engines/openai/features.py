@@ -15,7 +15,7 @@ from typing import Any, Literal
 import orjson
 
 from specbench.engines.openai.connection import HttpClient
-from specbench.engines.openai.sse import SseDecoder
+from specbench.engines.openai.sse import SseDecoder, event_data
 from specbench.engines.openai.stream import error_text
 from specbench.errors import EngineStartError
 
@@ -161,8 +161,9 @@ async def probe_features(
 def _usage_seen(data: bytes, *, chat: bool) -> Usage:
     """Whether the probe's answer carried usage in its token chunks, only at the end, or not at all."""
     usage: Usage = "none"
-    for payload in SseDecoder().feed(data + b"\n\n"):
-        if payload == b"[DONE]":
+    for event in SseDecoder().feed(data + b"\n\n"):
+        payload = event_data(event)
+        if payload is None or payload == b"[DONE]":
             continue
         try:
             chunk = orjson.loads(payload)
