@@ -154,8 +154,11 @@ async def probe_features(
             raise EngineStartError(
                 f"POST {url} refuses prompts as token ids ({message}): use --prompt-format text or auto"
             )
-        last = message
-    raise EngineStartError(f"POST {url} refused every form of a streamed request: {last}")
+        last = f"HTTP {status}: {message}"
+    raise EngineStartError(
+        f"POST {url}: {last} (asked for a streamed answer with and without token-id prompts, ignore_eos and "
+        "usage in every chunk)"
+    )
 
 
 def _usage_seen(data: bytes, *, chat: bool) -> Usage:
