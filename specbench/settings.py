@@ -63,7 +63,9 @@ class EnvVar:
 # The original shell workflow's variables, kept so existing scripts keep working.
 ENV_VARS: dict[str, EnvVar] = {
     "INFERENCE_ENGINE": EnvVar(
-        "engine", _one_or_many(str.strip), "transformers | vllm | echo, or several separated by commas"
+        "engine",
+        _one_or_many(str.strip),
+        "transformers | vllm | echo | openai, or several separated by commas",
     ),
     "INFERENCE_METHOD": EnvVar(
         "method",

@@ -1,11 +1,12 @@
 """A small HTTP/1.1 client for streamed responses: keep-alive connections, httptools' parser (uvicorn's), and
 the arrival time of every read taken where the bytes come in.
 
-Why not aiohttp: against the instant test server (benchmarks/http_client_overhead.py) aiohttp 3.14 spent
-~370 µs of CPU per 16-token streamed request on a 2-core machine, most of it per HTTP chunk in its stream
-reader; this client spends ~100 µs, and a benchmark's client must never be what limits the load. It also
-stamps each read as the event loop hands it over (in `data_received`), not when the reading coroutine
-is next scheduled, so a busy client does not stretch the latencies it measures.
+Why not aiohttp: streaming 16-token answers from the instant test server (tests/fixtures/instant_server.py)
+in a closed loop on a 2-core machine, aiohttp 3.14 spent ~310 µs of CPU per request, most of it per HTTP
+chunk in its stream reader; the same loop on this protocol and parser spends ~110 µs (docs/HTTP_ENGINE.md),
+and a benchmark's client must never be what limits the load. It also stamps each read as the event loop
+hands it over (in `data_received`), not when the reading coroutine is next scheduled, so a busy client does
+not stretch the latencies it measures.
 
 What it does not do, because inference servers do not need it: redirects, proxies, cookies, compression
 (no Accept-Encoding is sent), HTTP/2.

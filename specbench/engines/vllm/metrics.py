@@ -1,9 +1,10 @@
-"""Engine-side figures from vLLM's in-process Prometheus metrics and its stat-logger hook.
+"""Engine-side figures from vLLM's Prometheus metrics and its stat-logger hook.
 
 vLLM's front end records counters for everything its engine process reports, so reading them is the
-one view that works across the process boundary. Counters only grow: a run's figures are the difference
-between a snapshot after warm-up and one at the end. A peak is no counter: it comes from a stat logger
-that vLLM calls with every step's scheduler stats.
+one view that works across the process boundary; the openai engine reads the same counters from a served
+vLLM's /metrics through the same snapshot code, so both engines report the same figures. Counters only
+grow: a run's figures are the difference between a snapshot after warm-up and one at the end. A peak is no
+counter: it comes from a stat logger that vLLM calls with every step's scheduler stats.
 """
 
 from __future__ import annotations
