@@ -410,3 +410,24 @@ def test_failed_requests_are_recorded_and_the_run_goes_on(server) -> None:
     outcome = run(scenario())
     assert len(outcome.records) == 5
     assert {r.error for r in outcome.records} == {"StatusError: HTTP 503: overloaded"}
+
+
+def test_a_cancelled_request_closes_its_connection_so_the_server_stops_generating(server) -> None:
+    async def scenario() -> tuple[int, int]:
+        engine = await started(engine_for(server.base_url))
+        server.behaviour.ttft_s = 30.0
+        try:
+            task = asyncio.create_task(generate(engine))
+            await asyncio.sleep(0.3)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            await asyncio.sleep(0.2)
+            assert engine._client is not None
+            return len(engine._client._active), len(server.connections)
+        finally:
+            await engine.shutdown()
+
+    active, server_side = run(scenario())
+    assert active == 0
+    assert server_side <= 1  # the start-up connection may still be idle; the cancelled one is gone

@@ -374,8 +374,13 @@ class _Exchange:
             connection.begin(time.perf_counter())
             client._active.add(connection)
             connection.transport.write(message)
-            while not connection.headers_done and connection.error is None:
-                await connection.wait()
+            try:
+                while not connection.headers_done and connection.error is None:
+                    await connection.wait()
+            except BaseException:  # cancelled before the headers came: __aexit__ will not run
+                client._release(connection, reusable=False)
+                self._connection = None
+                raise
             if connection.error is None:
                 return Response(connection)
             # A kept-alive connection the server had already closed: once more on a new one.
