@@ -110,7 +110,7 @@ async def measure(rate: float, workload: Workload, config: RunConfig, records: P
             cpu0 = time.process_time()
             outcome = await run_workload(engine, workload, sink=writer, progress=progress)
             cpu_s = time.process_time() - cpu0
-        connections = engine._client.connections_opened if engine._client else 0
+        connections = engine.connections_opened
     finally:
         await engine.shutdown()
     done: list[RequestRecord] = [r for r in outcome.records if r.success]

@@ -61,3 +61,9 @@ def test_credentials_in_the_base_url_are_refused_without_repeating_them() -> Non
         )
     assert "--api-key-env" in str(caught.value)
     assert SECRET not in str(caught.value)
+
+
+def test_a_key_with_a_line_break_is_refused_before_it_can_make_a_header() -> None:
+    with pytest.raises(EngineStartError, match=r"\$MY_KEY holds a line break") as caught:
+        ApiKey.from_env("MY_KEY", {"MY_KEY": "abc\r\nX-Injected: 1"})
+    assert "abc" not in str(caught.value)

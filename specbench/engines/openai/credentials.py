@@ -30,6 +30,8 @@ class ApiKey:
                 f"--api-key-env {env_name}: that environment variable is not set or empty; export it, or "
                 "leave --api-key-env out for a server that needs no key"
             )
+        if any(char in value for char in "\r\n"):
+            raise EngineStartError(f"${env_name} holds a line break: it cannot be sent as an HTTP header")
         return cls(env_name, value)
 
     def headers(self) -> dict[str, str]:

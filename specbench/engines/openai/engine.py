@@ -196,6 +196,11 @@ class OpenAIEngine:
         if self._metrics_client is not None:
             self._baseline = await self._snapshot()
 
+    @property
+    def connections_opened(self) -> int:
+        """Connections opened to the API so far: kept alive, about the peak number of requests in flight."""
+        return self._client.connections_opened if self._client is not None else 0
+
     async def shutdown(self) -> None:
         for client in (self._client, self._metrics_client):
             if client is not None:
