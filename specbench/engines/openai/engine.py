@@ -85,16 +85,20 @@ class OpenAIEngine:
         tokenizer, why_none = load_text_tokenizer(
             config.tokenizer or config.model, trust_remote_code=config.trust_remote_code
         )
-        features = await probe_features(
-            client,
-            self._path,
-            model=self._model,
-            chat=self._chat,
-            prompt_format=settings.prompt_format,
-            probe_ids=_PROBE_IDS,
-            probe_text=_PROBE_TEXT,
-            scrub=self._key.scrub,
-        )
+        try:
+            features = await probe_features(
+                client,
+                self._path,
+                model=self._model,
+                chat=self._chat,
+                prompt_format=settings.prompt_format,
+                probe_ids=_PROBE_IDS,
+                probe_text=_PROBE_TEXT,
+                scrub=self._key.scrub,
+            )
+        except HttpError as exc:
+            url, reason = self._origin.url(self._path), self._key.scrub(str(exc))
+            raise EngineStartError(f"POST {url} (a probe) failed: {reason}") from None
         if tokenizer is None and (not features.token_ids or not features.continuous_usage):
             what = "prompts as text" if not features.token_ids else "tokens counted here"
             raise EngineStartError(
