@@ -19,6 +19,7 @@ class EngineName(StrEnum):
     transformers = "transformers"
     vllm = "vllm"
     echo = "echo"
+    openai = "openai"
 
 
 class Method(StrEnum):
@@ -30,7 +31,13 @@ class Method(StrEnum):
 
 DEFAULT_NUM_PROMPTS = 100
 # The sections of RunConfig that belong to one engine each; the others' settings do not apply to it.
-ENGINE_SECTIONS = ("transformers", "vllm", "echo")
+ENGINE_SECTIONS = ("transformers", "vllm", "echo", "openai")
+# What --api-key-env accepts: the NAME of a variable, so a key typed there by mistake is refused unseen.
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
+
+
+class UnshownValueError(ValueError):
+    """A bad value that error messages must not repeat: it may be a secret typed in the wrong place."""
 
 
 class _Section(BaseModel):
@@ -157,6 +164,72 @@ class EchoConfig(_Section):
     )
 
 
+class OpenAIConfig(_Section):
+    """A served model behind an OpenAI-compatible API (vllm serve, SGLang, TGI, a load balancer…)."""
+
+    base_url: str = Field(
+        "http://127.0.0.1:8000/v1",
+        description="openai engine: the API root, e.g. http://HOST:PORT/v1 (vllm serve's default here).",
+    )
+    api_key_env: str | None = Field(
+        None,
+        description="openai engine: NAME of the environment variable holding the API key (sent as a "
+        "bearer token); the key itself is never a setting, so no file or log can show it.",
+    )
+    chat: bool = Field(
+        False,
+        description="openai engine: /v1/chat/completions (prompt as one user message through the "
+        "server's chat template) instead of /v1/completions.",
+    )
+    served_model_name: str | None = Field(
+        None, description="openai engine: model name sent with requests; unset = the first of /v1/models."
+    )
+    prompt_format: Literal["auto", "token-ids", "text"] = Field(
+        "auto",
+        description="openai engine: send prompts as token ids (exact lengths) or as their text; auto = "
+        "token ids where the server accepts them (completions), text otherwise (chat).",
+    )
+    metrics_url: str | None = Field(
+        None,
+        description="openai engine: Prometheus endpoint read before and after the measured requests; "
+        "unset = /metrics at the server root of --base-url; 'none' = do not read.",
+    )
+    connect_timeout_s: float = Field(10.0, gt=0, description="openai engine: seconds to open a connection.")
+    read_timeout_s: float = Field(
+        600.0,
+        gt=0,
+        description="openai engine: longest wait for the next bytes of a response (queueing before the "
+        "first token included) before the request fails.",
+    )
+    request_timeout_s: float | None = Field(
+        None, gt=0, description="openai engine: longest whole request; unset = no limit."
+    )
+
+    @field_validator("base_url", "metrics_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None or value == "none":
+            return value
+        if not re.match(r"https?://[^/\s]+", value):
+            raise ValueError("give an http:// or https:// URL, e.g. http://127.0.0.1:8000/v1")
+        if "@" in value.split("/", 3)[2]:
+            raise UnshownValueError(
+                "credentials do not go in the URL: put the key in a variable named by --api-key-env"
+            )
+        return value.rstrip("/")
+
+    @field_validator("api_key_env")
+    @classmethod
+    def _env_name(cls, value: str | None) -> str | None:
+        # Never echo the value: someone may have typed the key itself here.
+        if value is not None and not _ENV_NAME.fullmatch(value):
+            raise UnshownValueError(
+                "give the NAME of an environment variable that holds the key (letters, digits, _), "
+                "not the key itself"
+            )
+        return value
+
+
 class OutputConfig(_Section):
     dir: Path = Field(Path("results"), description="Directory for the result and per-request files.")
     path: Path | None = Field(
@@ -233,7 +306,7 @@ class TelemetryConfig(_Section):
 
 
 class RunConfig(_Section):
-    engine: EngineName = Field(EngineName.transformers, description="transformers, vllm or echo.")
+    engine: EngineName = Field(EngineName.transformers, description="transformers, vllm, echo or openai.")
     method: Method = Field(Method.target_ar, description="target-ar, draft-ar, speculative or prompt-lookup.")
     model: Path | None = Field(
         None, description="Local model directory; unset = the built-in tiny synthetic model."
@@ -253,6 +326,7 @@ class RunConfig(_Section):
     transformers: TransformersConfig = TransformersConfig()
     vllm: VllmConfig = VllmConfig()
     echo: EchoConfig = EchoConfig()
+    openai: OpenAIConfig = OpenAIConfig()
     output: OutputConfig = OutputConfig()
     slo: SloConfig = SloConfig()
     telemetry: TelemetryConfig = TelemetryConfig()
@@ -286,8 +360,14 @@ class RunConfig(_Section):
             self.method is Method.speculative
             and self.speculative.spec_method in ("draft_model", "eagle", "eagle3")
         )
-        # With no --model the built-in tiny model comes with its own built-in draft.
-        if needs_draft and self.draft_model is None and self.model is not None:
+        # With no --model the built-in tiny model comes with its own built-in draft; a served model's
+        # drafter is the server's business (--model only lends the openai engine its tokenizer).
+        if (
+            needs_draft
+            and self.draft_model is None
+            and self.model is not None
+            and self.engine is not EngineName.openai
+        ):
             raise ValueError(
                 f"--method {self.method.value} needs a draft model: pass --draft-model DIR"
                 + (" (or --spec-method ngram)" if self.method is Method.speculative else "")

@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from specbench.config import RunConfig
+from specbench.config import RunConfig, UnshownValueError
 from specbench.errors import ConfigError
 
 PROFILE_ALIASES = {"quick": "quick-test", "stress": "stress-test"}
@@ -63,7 +63,9 @@ class EnvVar:
 # The original shell workflow's variables, kept so existing scripts keep working.
 ENV_VARS: dict[str, EnvVar] = {
     "INFERENCE_ENGINE": EnvVar(
-        "engine", _one_or_many(str.strip), "transformers | vllm | echo, or several separated by commas"
+        "engine",
+        _one_or_many(str.strip),
+        "transformers | vllm | echo | openai, or several separated by commas",
     ),
     "INFERENCE_METHOD": EnvVar(
         "method",
@@ -229,7 +231,8 @@ def _describe_error(exc: ValidationError, sources: Mapping[str, str]) -> str:
     if not loc:
         return message
     value = error.get("input")
-    shown = f" = {describe_value(value)}" if origin and not isinstance(value, dict) else ""
+    unshown = isinstance((error.get("ctx") or {}).get("error"), UnshownValueError)
+    shown = f" = {describe_value(value)}" if origin and not isinstance(value, dict) and not unshown else ""
     return f"{where}{shown}: {message}"
 
 

@@ -128,6 +128,15 @@ def run(
     echo_token_delay_ms: Annotated[float | None, _opt("echo_token_delay_ms")] = None,
     echo_ttft_ms: Annotated[float | None, _opt("echo_ttft_ms")] = None,
     echo_slots: Annotated[int | None, _opt("echo_slots")] = None,
+    base_url: Annotated[str | None, _opt("base_url", metavar="URL")] = None,
+    api_key_env: Annotated[str | None, _opt("api_key_env", metavar="NAME")] = None,
+    chat: Annotated[bool | None, _opt("chat", "--chat/--completions")] = None,
+    served_model_name: Annotated[str | None, _opt("served_model_name")] = None,
+    prompt_format: Annotated[str | None, _opt("prompt_format")] = None,
+    metrics_url: Annotated[str | None, _opt("metrics_url", metavar="URL|none")] = None,
+    connect_timeout: Annotated[float | None, _opt("connect_timeout")] = None,
+    read_timeout: Annotated[float | None, _opt("read_timeout")] = None,
+    request_timeout: Annotated[float | None, _opt("request_timeout")] = None,
     output: Annotated[Path | None, _opt("output", "--output", "-o")] = None,
     output_dir: Annotated[Path | None, _opt("output_dir")] = None,
     save_requests: Annotated[bool | None, _opt("save_requests", "--save-requests/--no-save-requests")] = None,
@@ -150,7 +159,8 @@ def run(
         typer.Option("--dry-run", help="Print the resolved config and where each value came from; exit."),
     ] = False,
 ) -> None:
-    """Load a model into an engine, send requests on a schedule, measure every token, write the result."""
+    """Load a model into an engine (or reach a served one), send requests on a schedule, measure every
+    token, write the result."""
     values = {name: value for name, value in locals().items() if name in FLAG_KEYS and value is not None}
     parsers = {
         "percentiles": _parse_percentiles,

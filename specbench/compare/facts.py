@@ -8,8 +8,6 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel
-
 from specbench.results.model import BenchmarkResult
 
 TOOL_NAMES = {
@@ -125,14 +123,6 @@ def describe_load(facts: RunFacts) -> str | None:
     return ", ".join(parts) or None
 
 
-def gpus_section(result: BenchmarkResult) -> dict[str, Any]:
-    """The result's `gpus` section as plain data, whether it was loaded as a mapping or a typed model."""
-    gpus = result.gpus
-    if isinstance(gpus, BaseModel):
-        return gpus.model_dump(mode="json")
-    return gpus if isinstance(gpus, dict) else {}
-
-
 def as_number(value: Any) -> float | None:
     """A figure as a float; None for anything else (None, strings, booleans)."""
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
@@ -179,7 +169,7 @@ def _per_request(total: Any, completed: float | None) -> float | None:
 
 def _gpu(result: BenchmarkResult) -> str | None:
     """The GPUs the run used (telemetry), else CPU if the engine ran there, else the host's GPUs."""
-    used = _names(gpus_section(result).get("devices"))
+    used = _names([device.model_dump() for device in result.gpus.devices] if result.gpus else [])
     if used:
         return used
     settings = result.engine.settings

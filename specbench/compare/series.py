@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from specbench.compare.comparison import ComparedRun
-from specbench.compare.facts import as_number, gpus_section
+from specbench.compare.facts import as_number
 from specbench.compare.labels import group_label
 from specbench.metrics.compute import distribution_values
 from specbench.records import RequestRecord
@@ -132,48 +132,30 @@ class GpuTimeline:
     power_w: Timeline | None
 
 
-_TIME_COLUMNS = ("t_s", "time_s", "times_s", "elapsed_s", "t")
-
-
 def gpu_timelines(result: BenchmarkResult) -> list[GpuTimeline]:
-    """Per-GPU utilisation and power over time from the result's `gpus.timeline`, read defensively: a time
-    column (t_s, seconds from the measured window's start) and columns, directly or under `columns`, whose
-    names say utilisation or power, holding a list per GPU in `devices` order (or one list for one GPU).
-    Nothing readable gives an empty list."""
-    gpus = gpus_section(result)
-    timeline = gpus.get("timeline")
-    if not isinstance(timeline, dict):
+    """Per-GPU utilisation and power over time from the result's `gpus.timeline` (seconds from the measured
+    window's start; negative during warm-up). A result without GPU telemetry gives an empty list."""
+    gpus = result.gpus
+    if gpus is None or not gpus.timeline.t_s:
         return []
-    times = next((timeline[c] for c in _TIME_COLUMNS if isinstance(timeline.get(c), list)), None)
-    if not times:
-        return []
-    columns = timeline["columns"] if isinstance(timeline.get("columns"), dict) else timeline
-    per_gpu: dict[int, dict[str, object]] = {}
-    for column, values in columns.items():
-        if not isinstance(values, list) or column in _TIME_COLUMNS:
-            continue
-        series = values if values and isinstance(values[0], list) else [values]
-        for index, one in enumerate(series):
-            per_gpu.setdefault(index, {})[column] = one
-    devices = [d for d in gpus.get("devices") or [] if isinstance(d, dict)]
+    times = np.asarray(gpus.timeline.t_s, float)
+    columns = gpus.timeline.columns
     out = []
-    for index, readings in per_gpu.items():
-        name = f"GPU {index}"
-        if index < len(devices) and devices[index].get("name"):
-            name = f"GPU {devices[index].get('index', index)} ({devices[index]['name']})"
-        util = _column(readings, times, lambda c: "util" in c and "mem" not in c)
-        power = _column(readings, times, lambda c: "power" in c and "limit" not in c)
+    for position, device in enumerate(gpus.devices):
+        name = f"GPU {device.index} ({device.name})"
+        util = _column(columns, "gpu_utilization_pct", position, times)
+        power = _column(columns, "power_w", position, times)
         if util is not None or power is not None:
             out.append(GpuTimeline(name, util, power))
     return out
 
 
-def _column(columns: dict[str, object], times: list[float], wanted: Callable[[str], bool]) -> Timeline | None:
-    for column, values in columns.items():
-        if wanted(column.lower()) and isinstance(values, list) and len(values) == len(times):
-            pairs = [(t, v) for t, v in zip(times, values, strict=True) if as_number(v) is not None]
-            if pairs:
-                return Timeline(
-                    np.asarray([t for t, _ in pairs], float), np.asarray([v for _, v in pairs], float)
-                )
-    return None
+def _column(
+    columns: dict[str, list[list[float | int | None]]], name: str, position: int, times: np.ndarray
+) -> Timeline | None:
+    per_gpu = columns.get(name)
+    if per_gpu is None or position >= len(per_gpu):
+        return None
+    values = np.asarray([np.nan if v is None else v for v in per_gpu[position]], float)
+    keep = ~np.isnan(values)
+    return Timeline(times[keep], values[keep]) if keep.any() else None

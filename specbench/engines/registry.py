@@ -26,11 +26,20 @@ class EngineSpec:
     context_limit: Callable[[RunConfig], ContextLimit | None] = lambda _: None
     # False for the echo engine: its figures are the harness's own, so harness lateness is the measurement.
     measures_inference: bool = True
+    # Its prompts must be token ids of the served model's own vocabulary, so a tokenizer is required even
+    # where no model runs here (random ids from a vocabulary size will not do).
+    needs_tokenizer: bool = False
+    # Shared settings (or whole sections) it does not read either, e.g. the dtype of a model served elsewhere.
+    unread: tuple[str, ...] = ()
 
     def ignored_settings(self, chosen: Collection[str]) -> list[str]:
         """Settings the user chose that this engine does not read: say so rather than pretend."""
         others = {section for section in ENGINE_SECTIONS if section != self.section}
-        return sorted(key for key in chosen if key.split(".")[0] in others)
+        return sorted(
+            key
+            for key in chosen
+            if key.split(".")[0] in others or any(key == u or key.startswith(u + ".") for u in self.unread)
+        )
 
 
 def _transformers(config: RunConfig) -> Engine:
@@ -56,12 +65,31 @@ def _echo(config: RunConfig) -> Engine:
     return EchoEngine(config)
 
 
+def _openai(config: RunConfig) -> Engine:
+    try:
+        from specbench.engines.openai import OpenAIEngine
+    except ImportError as exc:
+        raise EngineStartError(
+            f"the openai engine needs httptools and orjson ({exc.name or exc} is missing): "
+            'pip install "specbench[http]"'
+        ) from None
+    return OpenAIEngine(config)
+
+
 ENGINES: dict[EngineName, EngineSpec] = {
     EngineName.transformers: EngineSpec(
         EngineName.transformers, _transformers, True, "transformers", transformers_context_limit
     ),
     EngineName.vllm: EngineSpec(EngineName.vllm, _vllm, True, "vllm", vllm_context_limit),
     EngineName.echo: EngineSpec(EngineName.echo, _echo, False, "echo", measures_inference=False),
+    EngineName.openai: EngineSpec(
+        EngineName.openai,
+        _openai,
+        False,
+        "openai",
+        needs_tokenizer=True,
+        unread=("dtype", "device", "dummy_weights", "draft_model", "speculative"),
+    ),
 }
 
 

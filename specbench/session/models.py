@@ -48,6 +48,11 @@ def workload_tokenizer(config: RunConfig) -> PromptTokenizer:
     source = config.tokenizer or config.model
     if source is not None:
         return load_tokenizer(source, trust_remote_code=config.trust_remote_code)
+    if engine_spec(config.engine).needs_tokenizer:
+        raise ConfigError(
+            f"--engine {config.engine.value} sends token ids the served model must read, so it needs that "
+            "model's tokenizer: pass --tokenizer DIR (a local copy of its tokenizer files) or --model DIR"
+        )
     if config.workload.dataset == "random":
         return SyntheticTokenizer()  # random token ids need only a vocabulary size
     return load_tokenizer(ensure_tiny_models().target)

@@ -11,6 +11,7 @@ from specbench.compare import compare_runs
 from specbench.compare.series import gpu_timelines, in_flight, latency_cdf, output_rate, sweeps
 from specbench.metrics import compute_metrics
 from specbench.records import RequestRecord
+from specbench.results.gpus import GpuDevice, GpuSection, GpuTimeline
 from specbench.results.readers import LoadedRun
 from tests.results_factory import make_result
 
@@ -58,46 +59,38 @@ def test_in_flight_counts_requests_between_sent_and_end() -> None:
     assert at_one_and_half == 0
 
 
-def test_gpu_timeline_is_read_from_a_columnar_section() -> None:
-    result = make_result()
-    result.gpus = {
-        "devices": [{"name": "NVIDIA H200"}, {"name": "NVIDIA H200"}],
-        "timeline": {
-            "t_s": [0.0, 0.25, 0.5],
-            "gpu_util_pct": [[10, 90, 95], [5, 80, 85]],
-            "power_w": [[100, 500, 600], [90, 450, 520]],
-        },
-    }
-    first, second = gpu_timelines(result)
-    assert first.name == "GPU 0 (NVIDIA H200)"
-    assert first.utilization_pct is not None and list(first.utilization_pct.values) == [10, 90, 95]
-    assert second.power_w is not None and list(second.power_w.values) == [90, 450, 520]
-
-
 def test_gpu_timeline_is_read_from_the_telemetry_sections_columns() -> None:
     """The shape specbench's NVML sampler writes: columns[name][gpu][sample], t_s from the window start."""
     result = make_result()
-    result.gpus = {
-        "devices": [{"index": 3, "name": "NVIDIA H200"}],
-        "timeline": {
-            "t_s": [-0.5, 0.0, 0.5],
-            "columns": {
-                "gpu_utilization_pct": [[0, 60, 99]],
-                "memory_utilization_pct": [[0, 10, 20]],
-                "power_w": [[80.0, None, 650.0]],
+    result.gpus = GpuSection(
+        interval_s=0.5,
+        devices=[
+            GpuDevice(index=3, uuid="GPU-3", name="NVIDIA H200"),
+            GpuDevice(index=5, uuid="GPU-5", name="NVIDIA H200"),
+        ],
+        timeline=GpuTimeline(
+            t_s=[-0.5, 0.0, 0.5],
+            columns={
+                "gpu_utilization_pct": [[0, 60, 99], [1, 2, 3]],
+                "memory_utilization_pct": [[0, 10, 20], [0, 0, 0]],
+                "power_w": [[80.0, None, 650.0], [90.0, 95.0, 99.0]],
             },
-        },
-    }
-    (gpu,) = gpu_timelines(result)
-    assert gpu.name == "GPU 3 (NVIDIA H200)"
-    assert gpu.utilization_pct is not None and list(gpu.utilization_pct.values) == [0, 60, 99]
-    assert gpu.power_w is not None and list(gpu.power_w.times_s) == [-0.5, 0.5]  # a failed reading is skipped
+        ),
+    )
+    first, second = gpu_timelines(result)
+    assert (first.name, second.name) == ("GPU 3 (NVIDIA H200)", "GPU 5 (NVIDIA H200)")
+    assert first.utilization_pct is not None and list(first.utilization_pct.values) == [0, 60, 99]
+    assert first.power_w is not None and list(first.power_w.times_s) == [
+        -0.5,
+        0.5,
+    ]  # a failed reading is skipped
+    assert second.power_w is not None and list(second.power_w.values) == [90.0, 95.0, 99.0]
 
 
-def test_no_or_unreadable_gpu_timeline_gives_nothing() -> None:
+def test_a_run_without_gpu_telemetry_has_no_gpu_timeline() -> None:
     result = make_result()
     assert gpu_timelines(result) == []
-    result.gpus = {"timeline": "not columnar"}
+    result.gpus = GpuSection(interval_s=0.25, devices=[GpuDevice(index=0, uuid="GPU-0", name="NVIDIA H200")])
     assert gpu_timelines(result) == []
 
 

@@ -11,6 +11,7 @@ import pytest
 from specbench.cli import main
 from specbench.records import RequestRecord
 from specbench.report import plots as plots_module
+from specbench.results.gpus import GpuDevice, GpuSection, GpuTimeline
 from tests.results_factory import make_result, save
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -55,16 +56,17 @@ def gpu_result(engine: str, busy: float, watts: float):
     """A run with the GPU section specbench's sampler writes: a timeline from 2 s of warm-up to 20 s."""
     times = [t / 4 for t in range(-8, 81)]
     result = make_result(engine=engine)
-    result.gpus = {
-        "devices": [{"index": 0, "name": "NVIDIA H200"}],
-        "timeline": {
-            "t_s": times,
-            "columns": {
+    result.gpus = GpuSection(
+        interval_s=0.25,
+        devices=[GpuDevice(index=0, uuid="GPU-0", name="NVIDIA H200")],
+        timeline=GpuTimeline(
+            t_s=times,
+            columns={
                 "gpu_utilization_pct": [[busy if 0 <= t <= 18 else 3 for t in times]],
                 "power_w": [[watts if 0 <= t <= 18 else 110 for t in times]],
             },
-        },
-    }
+        ),
+    )
     return result
 
 

@@ -46,6 +46,7 @@ def test_a_sampled_point_gives_the_section_its_roofline_and_the_figures(monkeypa
     info = engine(str(tmp_path), devices=(0, 1), tp=2)
     gpus = PointGpus.start(info, TelemetryConfig(interval_s=0.01))
     assert gpus.sampler is not None and gpus.notes == []
+    time.sleep(0.05)  # the warm-up: the sampler has readings from before the window, as in a run
     asyncio.run(gpus.sampler.on_phase("measure_start", time.perf_counter()))
     time.sleep(0.05)
     asyncio.run(gpus.sampler.on_phase("measure_end", time.perf_counter()))

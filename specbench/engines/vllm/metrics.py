@@ -1,13 +1,15 @@
-"""Engine-side figures from vLLM's in-process Prometheus metrics and its stat-logger hook.
+"""Engine-side figures from vLLM's Prometheus metrics and its stat-logger hook.
 
 vLLM's front end records counters for everything its engine process reports, so reading them is the
-one view that works across the process boundary. Counters only grow: a run's figures are the difference
-between a snapshot after warm-up and one at the end. A peak is no counter: it comes from a stat logger
-that vLLM calls with every step's scheduler stats.
+one view that works across the process boundary; the openai engine reads the same counters from a served
+vLLM's /metrics through the same snapshot code, so both engines report the same figures. Counters only
+grow: a run's figures are the difference between a snapshot after warm-up and one at the end. A peak is no
+counter: it comes from a stat logger that vLLM calls with every step's scheduler stats.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,21 +36,54 @@ class MetricsSnapshot:
 
     @classmethod
     def capture(cls) -> MetricsSnapshot:
-        from vllm.v1.metrics.reader import Counter, Histogram, Vector, get_metrics_snapshot
+        """This process's vLLM metrics (the in-process engine's front end records them here)."""
+        from prometheus_client import REGISTRY
 
+        return cls.from_families(REGISTRY.collect())
+
+    @classmethod
+    def from_families(
+        cls, families: Iterable[Any], *, labels: Mapping[str, str] | None = None
+    ) -> MetricsSnapshot:
+        """From Prometheus metric families as prometheus_client gives them: its registry's (in-process) or
+        its text parser's (a served vLLM's /metrics), so both engines report through the same code.
+
+        Samples whose labels differ from `labels` (say, another model_name of the same server) are left out.
+        """
         counters: dict[str, int] = {}
         vectors: dict[str, list[int]] = {}
         histograms: dict[str, tuple[int, float]] = {}
-        for metric in get_metrics_snapshot():
-            name = metric.name
-            if isinstance(metric, Counter):
-                counters[name] = counters.get(name, 0) + metric.value
-            elif isinstance(metric, Vector):
-                vectors[name] = _add(vectors.get(name, []), metric.values)
-            elif isinstance(metric, Histogram):
-                count, total = histograms.get(name, (0, 0.0))
-                histograms[name] = (count + metric.count, total + metric.sum)
+        for family in families:
+            name = family.name
+            if not name.startswith("vllm:") or family.type not in ("counter", "histogram"):
+                continue
+            if family.type == "counter":
+                for sample in family.samples:
+                    if sample.name != name + "_total" or not _matches(sample.labels, labels):
+                        continue
+                    if name == _ACCEPTED_PER_POS:
+                        # One counter per draft position (label "position"): vLLM's reader calls it a Vector.
+                        position = int(sample.labels.get("position", 0))
+                        per_pos = [0] * (position + 1)
+                        per_pos[position] = int(sample.value)
+                        vectors[name] = _add(vectors.get(name, []), per_pos)
+                    else:
+                        counters[name] = counters.get(name, 0) + int(sample.value)
+                continue
+            count, total = histograms.get(name, (0, 0.0))
+            for sample in family.samples:
+                if not _matches(sample.labels, labels):
+                    continue
+                if sample.name == name + "_count":
+                    count += int(sample.value)
+                elif sample.name == name + "_sum":
+                    total += float(sample.value)
+            histograms[name] = (count, total)
         return cls(counters, vectors, histograms)
+
+
+def _matches(sample_labels: Mapping[str, str], wanted: Mapping[str, str] | None) -> bool:
+    return wanted is None or all(sample_labels.get(key, value) == value for key, value in wanted.items())
 
 
 def _add(a: list[int], b: list[int]) -> list[int]:
