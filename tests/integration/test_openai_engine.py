@@ -80,6 +80,23 @@ def test_completions_send_token_ids_greedy_with_eos_ignored_and_count_from_usage
     assert events[-1] == Completion(prompt_tokens=32, output_tokens=8, finish_reason="length")
 
 
+def test_a_server_without_a_tokenizer_streams_no_text_and_is_counted_from_usage() -> None:
+    # `vllm serve --skip-tokenizer-init` (dummy weights with only config.json) sends empty text, with usage.
+    with InstantServer.in_thread(Behaviour(token_text="")) as server:
+
+        async def scenario() -> tuple[list[StreamEvent], Any]:
+            engine = await started(engine_for(server.base_url))
+            try:
+                return await generate(engine, max_tokens=6), engine.describe()
+            finally:
+                await engine.shutdown()
+
+        events, info = run(scenario())
+    assert info.settings["token_counts"] == "server usage, every chunk (continuous_usage_stats)"
+    assert sum(e.num_tokens for e in events if isinstance(e, TokenChunk)) == 6
+    assert events[-1] == Completion(prompt_tokens=32, output_tokens=6, finish_reason="length")
+
+
 def test_describe_says_how_prompts_went_and_where_token_counts_came_from(server) -> None:
     async def scenario() -> Any:
         engine = await started(engine_for(server.base_url))

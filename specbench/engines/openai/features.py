@@ -144,7 +144,7 @@ async def probe_features(
                     "time to first token cannot be measured against it"
                 )
             return ServerFeatures(
-                token_ids=ask.token_ids, ignore_eos=ask.ignore_eos, usage=_usage_seen(data, chat=chat)
+                token_ids=ask.token_ids, ignore_eos=ask.ignore_eos, usage=_usage_seen(data)
             )
         message = scrub(error_text(data))
         if status not in _REFUSED:
@@ -161,7 +161,7 @@ async def probe_features(
     )
 
 
-def _usage_seen(data: bytes, *, chat: bool) -> Usage:
+def _usage_seen(data: bytes) -> Usage:
     """Whether the probe's answer carried usage in its token chunks, only at the end, or not at all."""
     usage: Usage = "none"
     for event in SseDecoder().feed(data + b"\n\n"):
@@ -174,21 +174,12 @@ def _usage_seen(data: bytes, *, chat: bool) -> Usage:
             continue
         if not isinstance(chunk, dict) or not chunk.get("usage"):
             continue
-        choices = chunk.get("choices") or []
-        has_text = any(_choice_text(choice, chat=chat) for choice in choices)
-        if has_text and "completion_tokens" in chunk["usage"]:
+        # A token chunk (it has choices; the closing usage chunk has none) that counts tokens: usage comes
+        # with every chunk. Its text may be empty: a server started without a tokenizer streams no text.
+        if chunk.get("choices") and (chunk["usage"].get("completion_tokens") or 0) > 0:
             return "continuous"
         usage = "final"
     return usage
-
-
-def _choice_text(choice: Any, *, chat: bool) -> str:
-    if not isinstance(choice, dict):
-        return ""
-    if chat:
-        delta = choice.get("delta") or {}
-        return str(delta.get("content") or delta.get("reasoning_content") or delta.get("reasoning") or "")
-    return str(choice.get("text") or "")
 
 
 def _hint(status: int) -> str:
