@@ -8,6 +8,10 @@
 #   bash benchmarks/gpu_proof.sh checks         # check-env (vLLM, Transformers, a 70B-class config), sampler cost  ~2 min
 #   bash benchmarks/gpu_proof.sh vllm           # vLLM at concurrency 1 and 32, monitor alongside                  ~4 min
 #   bash benchmarks/gpu_proof.sh transformers   # Transformers, one request at a time                               ~2 min
+#   bash benchmarks/gpu_proof.sh h2h            # Transformers vs vLLM head-to-head (quick-test, 30 s), monitor  ~6 min
+#   bash benchmarks/gpu_proof.sh http           # vllm serve + --engine openai vs in-process vLLM, same load     ~5 min
+#   bash benchmarks/gpu_proof.sh sweep          # vLLM --sweep 4 in one engine session                           ~3 min
+#   bash benchmarks/gpu_proof.sh search         # vLLM --find-max-rate under TTFT/TPOT SLOs                      ~5 min
 #   bash benchmarks/gpu_proof.sh summary        # the figures of every result written so far
 # MODEL (default /root/models/qwen3-8b) and OUT (default $OUT, else ./gpu_proof_out) may be set.
 set -uo pipefail
@@ -100,11 +104,67 @@ for path in sorted(pathlib.Path(sys.argv[1]).rglob("*.json")):
 EOF
 }
 
+h2h() {
+  say "head-to-head: Transformers vs vLLM on the quick-test profile shortened to 30 s, monitor alongside"
+  $PY -m specbench monitor --interval 0.5 --output "$OUT/h2h_monitor.csv" > "$OUT/h2h_monitor.log" 2>&1 &
+  monitor=$!
+  $PY -m specbench run --engine transformers,vllm --method target-ar --model "$MODEL" --dummy-weights \
+    --profile quick-test --duration 30 --max-model-len 4096 --output-dir "$OUT/h2h" | tee "$OUT/h2h_run.txt"
+  kill -TERM "$monitor"; wait "$monitor"; echo "monitor exit code: $? (expect 0 after SIGTERM)"
+  echo "monitor.csv: $(($(wc -l < "$OUT/h2h_monitor.csv") - 1)) rows"
+  run_dir=$(ls -d "$OUT"/h2h/*/ | head -n 1)
+  $PY -m specbench compare "$run_dir" --format markdown --output "$OUT/h2h_compare.md"
+  cat "$OUT/h2h_compare.md"
+}
+
+http() {
+  say "the same workload served (vllm serve + --engine openai) and in-process (--engine vllm)"
+  local port=8000 load=(--num-prompts 200 --rate 8 --input-len 512 --output-len 128 --seed 0 --warmup 4)
+  # config.json alone: the server runs without a tokenizer and streams usage, not text.
+  $PY -m vllm.entrypoints.openai.api_server --model "$MODEL" --load-format dummy --skip-tokenizer-init \
+    --max-model-len 4096 --host 127.0.0.1 --port $port > "$OUT/http_serve.log" 2>&1 &
+  server=$!
+  for _ in $(seq 1 150); do
+    curl -sf "http://127.0.0.1:$port/v1/models" > /dev/null && break
+    kill -0 "$server" 2> /dev/null || { tail -n 20 "$OUT/http_serve.log"; return 1; }
+    sleep 2
+  done
+  $PY -m specbench run --engine openai --base-url "http://127.0.0.1:$port/v1" --tokenizer "$MODEL" \
+    "${load[@]}" --output "$OUT/http/served.json" | tee "$OUT/http_served.txt"
+  kill -INT "$server"; wait "$server"
+  $PY -m specbench run --engine vllm --model "$MODEL" --dummy-weights --max-model-len 4096 "${load[@]}" \
+    --output "$OUT/http/inprocess.json" | tee "$OUT/http_inprocess.txt"
+  $PY -m specbench compare "$OUT/http/inprocess.json" "$OUT/http/served.json" --format markdown \
+    --output "$OUT/http_compare.md"
+  cat "$OUT/http_compare.md"
+}
+
+sweep() {
+  say "vLLM rate sweep in one engine session: saturation, then 4 rates up to it"
+  timeout -s INT 300 $PY -m specbench run --engine vllm --model "$MODEL" --dummy-weights --max-model-len 4096 \
+    --input-len 512 --output-len 128 --num-prompts 200 --sweep 4 --slo-ttft-ms 500 --slo-tpot-ms 50 \
+    --output-dir "$OUT/sweep" > "$OUT/sweep.txt" 2>&1
+  echo "exit code: $?"; tail -n 30 "$OUT/sweep.txt"
+}
+
+search() {
+  say "vLLM: the highest rate at which 95 % of requests meet TTFT ≤ 500 ms and TPOT ≤ 50 ms"
+  timeout -s INT 330 $PY -m specbench run --engine vllm --model "$MODEL" --dummy-weights --max-model-len 4096 \
+    --input-len 512 --output-len 128 --num-prompts 200 --find-max-rate --slo-ttft-ms 500 --slo-tpot-ms 50 \
+    --goodput-target 0.95 --rate-precision 5% --probe-seconds 15 --max-probes 7 \
+    --output-dir "$OUT/search" > "$OUT/search.txt" 2>&1
+  echo "exit code: $?"; tail -n 40 "$OUT/search.txt"
+}
+
 case "${1:-all}" in
   checks) checks ;;
   vllm) vllm; summary ;;
   transformers) transformers; summary ;;
+  h2h) h2h; summary ;;
+  http) http; summary ;;
+  sweep) sweep ;;
+  search) search ;;
   summary) summary ;;
-  all) checks; vllm; transformers; summary ;;
-  *) echo "usage: $0 [checks|vllm|transformers|summary|all]"; exit 2 ;;
+  all) checks; transformers; h2h; http; sweep; search; summary ;;
+  *) echo "usage: $0 [checks|transformers|vllm|h2h|http|sweep|search|summary|all]"; exit 2 ;;
 esac
