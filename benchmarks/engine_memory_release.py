@@ -38,7 +38,8 @@ async def main() -> None:
         print(f"started: {free_gib()[0]:.1f} GiB free")
     allocated, reserved = torch.cuda.memory_allocated() / 2**30, torch.cuda.memory_reserved() / 2**30
     print(
-        f"after:   {free_gib()[0]:.1f} GiB free (torch here: {allocated:.2f} GiB allocated, {reserved:.2f} reserved)"
+        f"after:   {free_gib()[0]:.1f} GiB free "
+        f"(torch here: {allocated:.2f} GiB allocated, {reserved:.2f} reserved)"
     )
 
 
