@@ -79,7 +79,7 @@ summary() {
 import json, pathlib, sys
 for path in sorted(pathlib.Path(sys.argv[1]).rglob("*.json")):
     data = json.loads(path.read_text())
-    if "schema_version" not in data:
+    if "schema_version" not in data or "engine" not in data:  # index.json files are not results
         continue
     gpus = data.get("gpus")
     print(f"\n{path}  ({data['engine']['name']}, {data['run'].get('label') or 'single'}, {data['run']['status']})")
