@@ -125,7 +125,7 @@ http() {
     --max-model-len 4096 --host 127.0.0.1 --port $port > "$OUT/http_serve.log" 2>&1 &
   server=$!
   for _ in $(seq 1 150); do
-    curl -sf "http://127.0.0.1:$port/v1/models" > /dev/null && break
+    $PY -c "import urllib.request as u; u.urlopen('http://127.0.0.1:$port/v1/models')" 2> /dev/null && break
     kill -0 "$server" 2> /dev/null || { tail -n 20 "$OUT/http_serve.log"; return 1; }
     sleep 2
   done
