@@ -8,6 +8,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+from specbench.engines.registry import ENGINES
 from specbench.results.model import BenchmarkResult
 
 TOOL_NAMES = {
@@ -185,7 +186,9 @@ def _names(devices: Any) -> str | None:
 
 
 def _weights(result: BenchmarkResult) -> str | None:
-    if result.source_format != "specbench" or result.engine.name == "echo":
+    # Only an engine that loads the model itself knows its weights; a served model's are the server's.
+    spec = ENGINES.get(result.engine.name) if result.source_format == "specbench" else None
+    if spec is None or not spec.runs_local_model:
         return None
     dummy = result.config.get("dummy_weights")
     return None if dummy is None else ("dummy" if dummy else "real")

@@ -188,6 +188,12 @@ def test_each_unfair_difference_is_one_warning(change: dict, expected: str) -> N
     assert comparison.warnings == (expected.format(A="(transformers · target-ar)", B="(vllm · target-ar)"),)
 
 
+def test_a_served_model_has_no_weights_of_its_own_to_differ_in() -> None:
+    # The openai engine's client never loads the model: its config says nothing about the server's weights.
+    served = make_result(engine="openai", dummy_weights=False)
+    assert compared(make_result(engine="vllm", dummy_weights=True), served).warnings == ()
+
+
 def test_lengths_within_five_percent_are_the_same_workload() -> None:
     assert compared(make_result(input_len=128), make_result(engine="vllm", input_len=130)).warnings == ()
 
