@@ -8,12 +8,11 @@ and says so; a mixture-of-experts or quantized model is refused with the reason.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from specbench.errors import SpecbenchError
+from specbench.model_dir import ModelConfigError, read_model_config
 
 # Bytes per element of the dtypes a model's weights and KV cache are held in.
 DTYPE_BYTES: dict[str, int] = {
@@ -23,10 +22,6 @@ DTYPE_BYTES: dict[str, int] = {
     "float16": 2,
     "half": 2,
 }
-
-
-class ModelConfigError(SpecbenchError):
-    """A model directory whose config.json cannot be read or counted: the message says why."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,23 +83,6 @@ class ParameterCount:
     @property
     def total(self) -> int:
         return self.embedding + self.attention + self.mlp + self.norms + self.lm_head
-
-
-def read_model_config(model_dir: Path) -> dict[str, Any]:
-    path = model_dir / "config.json"
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ModelConfigError(
-            f"{model_dir} has no config.json: pass a Hugging Face model directory"
-        ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ModelConfigError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
-    except json.JSONDecodeError as exc:
-        raise ModelConfigError(f"{path} is not valid JSON (line {exc.lineno}: {exc.msg})") from None
-    if not isinstance(data, dict):
-        raise ModelConfigError(f"{path} is not a JSON object of settings")
-    return data
 
 
 def _int(config: dict[str, Any], key: str, default: int | None = None) -> int:

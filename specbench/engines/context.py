@@ -3,15 +3,11 @@ a workload that cannot fit is refused with the limit named instead of running un
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from specbench.config import Method, RunConfig
-
-# Where config.json keeps the context length, by model family, most common first.
-_LENGTH_KEYS = ("max_position_embeddings", "n_positions", "max_sequence_length", "seq_length")
+from specbench.model_dir import ModelConfigError, context_length, read_model_config
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,15 +19,9 @@ class ContextLimit:
 def model_context_length(model_dir: Path) -> int | None:
     """The model's own context length from config.json (the language model's, for multimodal configs)."""
     try:
-        config: dict[str, Any] = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None  # reading the model fails later with its own clear error
-    for section in (config.get("text_config") or {}, config):
-        for key in _LENGTH_KEYS:
-            value = section.get(key)
-            if isinstance(value, int) and value > 0:
-                return value
-    return None
+        return context_length(read_model_config(model_dir))
+    except ModelConfigError:
+        return None  # loading the model fails later with its own clear error
 
 
 def served_models(config: RunConfig) -> list[tuple[str, Path]]:

@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from specbench.errors import ConfigError
+from specbench.model_dir import has_tokenizer, read_model_config, setting
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
 
-# Any of these means the directory has a real tokenizer (fast, SentencePiece or BPE vocab files).
-_TOKENIZER_FILES = (
-    "tokenizer.json",
-    "tokenizer_config.json",
-    "tokenizer.model",
-    "vocab.json",
-    "spiece.model",
-    "vocab.txt",
-)
 _SPECIAL_ID_KEYS = ("bos_token_id", "eos_token_id", "pad_token_id")
 
 
@@ -116,7 +107,7 @@ def load_tokenizer(path: Path, *, trust_remote_code: bool = False) -> PromptToke
     """The tokenizer in `path`, or a vocab-only stand-in when it holds just config.json."""
     if not path.is_dir():
         raise ConfigError(f"tokenizer directory {path} does not exist (check --model / --tokenizer)")
-    if any((path / name).is_file() for name in _TOKENIZER_FILES):
+    if has_tokenizer(path):
         return _load_hf_tokenizer(path, trust_remote_code=trust_remote_code)
     if (path / "config.json").is_file():
         return _vocab_only_tokenizer(path)
@@ -139,20 +130,14 @@ def _load_hf_tokenizer(path: Path, *, trust_remote_code: bool) -> HFPromptTokeni
 
 
 def _vocab_only_tokenizer(path: Path) -> VocabOnlyTokenizer:
-    config_path = path / "config.json"
-    try:
-        config = json.loads(config_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ConfigError(f"cannot read {config_path}: {exc}") from exc
-    # Multimodal configs keep the language model's settings under text_config.
-    text_config: dict[str, Any] = config.get("text_config") or config
-    vocab_size = text_config.get("vocab_size", config.get("vocab_size"))
+    config = read_model_config(path)
+    vocab_size = setting(config, "vocab_size")
     if not isinstance(vocab_size, int) or vocab_size < 1:
         raise ConfigError(
-            f"{config_path} has no vocab_size (nor text_config.vocab_size), which the model needs: add the "
-            "model's vocabulary size to that file"
+            f"{path / 'config.json'} has no vocab_size (nor text_config.vocab_size), which the model needs: "
+            "add the model's vocabulary size to that file"
         )
-    ids = {name: _as_ids(text_config.get(name, config.get(name))) for name in _SPECIAL_ID_KEYS}
+    ids = {name: _as_ids(setting(config, name)) for name in _SPECIAL_ID_KEYS}
     return VocabOnlyTokenizer(
         path=path,
         vocab_size=vocab_size,

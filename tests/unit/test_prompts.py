@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from specbench.errors import ConfigError
+from specbench.errors import ConfigError, SpecbenchError
 from specbench.workload.prompts import (
     Prompt,
     PromptSource,
@@ -100,7 +100,7 @@ def test_dataset_format_is_resolved_from_name_or_flag(dataset: str, fmt: str, ex
     ],
 )
 def test_unresolvable_dataset_format_is_a_config_error(dataset: str, fmt: str, message: str) -> None:
-    with pytest.raises(ConfigError, match=message):
+    with pytest.raises(SpecbenchError, match=message):
         resolve_format(dataset, fmt)
 
 
@@ -289,7 +289,7 @@ def test_vocab_size_of_a_multimodal_config_comes_from_text_config(tmp_path: Path
     [
         (None, "does not exist"),
         ({}, "neither tokenizer files nor config.json"),
-        ({"config.json": "{not json"}, "cannot read"),
+        ({"config.json": "{not json"}, "is not valid JSON"),
         ({"config.json": '{"hidden_size": 8}'}, "no vocab_size"),
         ({"tokenizer.json": "{not json"}, "cannot load the tokenizer"),
     ],
@@ -302,5 +302,5 @@ def test_unusable_tokenizer_directory_is_a_config_error(
         path.mkdir()
         for name, content in files.items():
             (path / name).write_text(content)
-    with pytest.raises(ConfigError, match=message):
+    with pytest.raises(SpecbenchError, match=message):
         load_tokenizer(path)

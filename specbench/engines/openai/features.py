@@ -143,9 +143,7 @@ async def probe_features(
                     f"POST {url} answered with {content_type or 'no content type'}, not a stream of events: "
                     "time to first token cannot be measured against it"
                 )
-            return ServerFeatures(
-                token_ids=ask.token_ids, ignore_eos=ask.ignore_eos, usage=_usage_seen(data)
-            )
+            return ServerFeatures(token_ids=ask.token_ids, ignore_eos=ask.ignore_eos, usage=_usage_seen(data))
         message = scrub(error_text(data))
         if status not in _REFUSED:
             raise EngineStartError(f"POST {url}: HTTP {status}: {message}{_hint(status)}")

@@ -7,13 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-_TOKENIZER_FILES = (
-    "tokenizer.json",
-    "tokenizer_config.json",
-    "tokenizer.model",
-    "vocab.json",
-    "spiece.model",
-)
+from specbench.model_dir import has_tokenizer
 
 
 class TextTokenizer:
@@ -33,7 +27,7 @@ def load_text_tokenizer(path: Path | None, *, trust_remote_code: bool) -> tuple[
     """The tokenizer in `path`, or None with the reason there is none."""
     if path is None:
         return None, "no --tokenizer or --model directory was given"
-    if not any((path / name).is_file() for name in _TOKENIZER_FILES):
+    if not has_tokenizer(path):
         return None, f"{path} has no tokenizer files"
     try:
         from transformers import AutoTokenizer

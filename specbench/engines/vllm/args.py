@@ -12,11 +12,10 @@ from typing import Any
 
 from specbench.config import Method, RunConfig
 from specbench.errors import ConfigError, EngineStartError
+from specbench.model_dir import has_tokenizer
 
 KV_CACHE_ENV = "VLLM_CPU_KVCACHE_SPACE"
 DEFAULT_CPU_KV_CACHE_GB = 4
-# Any of these next to config.json means vLLM can load a tokenizer from the model directory.
-_TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "tokenizer_config.json", "vocab.json")
 _MULTI_GPU_DEVICE_TYPES = ("cuda", "rocm")
 # The order the run header lists vLLM's settings in: what shapes speed first.
 _SETTINGS_ORDER = (
@@ -88,10 +87,6 @@ def served_model(config: RunConfig) -> Path:
     if model is None:
         raise ConfigError("the vLLM engine needs a model directory: pass --model DIR")
     return model
-
-
-def has_tokenizer(model_dir: Path) -> bool:
-    return any((model_dir / name).is_file() for name in _TOKENIZER_FILES)
 
 
 def speculative_config(config: RunConfig) -> dict[str, Any] | None:
