@@ -100,7 +100,7 @@ def test_dataset_format_is_resolved_from_name_or_flag(dataset: str, fmt: str, ex
     ],
 )
 def test_unresolvable_dataset_format_is_a_config_error(dataset: str, fmt: str, message: str) -> None:
-    with pytest.raises(SpecbenchError, match=message):
+    with pytest.raises(ConfigError, match=message):
         resolve_format(dataset, fmt)
 
 
