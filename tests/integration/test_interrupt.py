@@ -14,6 +14,9 @@ from pathlib import Path
 
 import pytest
 
+# A small vLLM on the CPU, started fast.
+VLLM_CPU = ("--engine", "vllm", "--kv-cache-space", "1", "--max-model-len", "256", "--enforce-eager")
+
 
 def start_run(out: Path, *args: str) -> subprocess.Popen[str]:
     command = [sys.executable, "-m", "specbench", "run", "--output", str(out), *args]
@@ -40,6 +43,14 @@ def processes_in_session(sid: int) -> list[int]:
             except (ProcessLookupError, PermissionError):
                 continue
     return pids
+
+
+def processes_left(process: subprocess.Popen[str], within_s: float = 15) -> list[int]:
+    """Processes of the run's session still alive `within_s` after it exited (engine cores, workers)."""
+    deadline = time.monotonic() + within_s
+    while (left := processes_in_session(process.pid)) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    return left
 
 
 def echo_run(out: Path) -> subprocess.Popen[str]:
@@ -135,43 +146,19 @@ def test_a_signal_while_vllm_starts_leaves_no_engine_process(
     assert "Traceback" not in output
     assert "nothing was measured" in output
     assert not out.exists()
-    deadline = time.monotonic() + 15
-    while (left := processes_in_session(process.pid)) and time.monotonic() < deadline:
-        time.sleep(0.5)
-    assert left == []
+    assert processes_left(process) == []
 
 
 @pytest.mark.vllm
 def test_sigterm_during_a_vllm_run_saves_it_and_leaves_no_engine_process(tmp_path: Path, tiny_models):
     pytest.importorskip("vllm")
     out = tmp_path / "r.json"
-    process = start_run(
-        out,
-        "--engine",
-        "vllm",
-        "--model",
-        str(tiny_models.target),
-        "--num-prompts",
-        "100000",
-        "--rate",
-        "20",
-        "--input-len",
-        "16",
-        "--output-len",
-        "64",
-        "--kv-cache-space",
-        "1",
-        "--max-model-len",
-        "256",
-        "--enforce-eager",
-    )
+    load = ("--num-prompts", "100000", "--rate", "20", "--input-len", "16", "--output-len", "64")
+    process = start_run(out, *VLLM_CPU, "--model", str(tiny_models.target), *load)
     wait_for_records(out.with_name("r_requests.jsonl"), timeout_s=240)
     process.send_signal(signal.SIGTERM)
     output, _ = process.communicate(timeout=60)
     assert process.returncode == 143, output
     assert "Traceback" not in output
     assert_saved_interrupted(out)
-    deadline = time.monotonic() + 15
-    while (left := processes_in_session(process.pid)) and time.monotonic() < deadline:
-        time.sleep(0.5)
-    assert left == []
+    assert processes_left(process) == []
