@@ -13,3 +13,9 @@ class ConfigError(SpecbenchError):
 
 class EngineStartError(SpecbenchError):
     """The engine could not be loaded or started."""
+
+
+def cannot_write(what: object, reason: OSError | str, flag: str = "--output") -> ConfigError:
+    """The one line for a place that cannot be written: what, why, and the flag that sends it elsewhere."""
+    why = reason if isinstance(reason, str) else (reason.strerror or str(reason))
+    return ConfigError(f"cannot write {what}: {why}; pass another {flag}")

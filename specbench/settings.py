@@ -128,6 +128,16 @@ class RunPlan:
             return self.sessions[0].points[0]
         return None
 
+    @property
+    def generated(self) -> bool:
+        """A --sweep or SLO search chooses the points as it goes."""
+        return any(session.config.sweep.active for session in self.sessions)
+
+    @property
+    def several_results(self) -> bool:
+        """More than one result file: they go into <output-dir>/<run id>/ with an index."""
+        return self.single is None or self.generated
+
 
 def profile_dirs() -> list[Path]:
     """Installed wheels carry profiles inside the package; a source checkout has them in configs/."""
@@ -303,7 +313,32 @@ def resolve_plan(
         ]
         sessions.append(SessionPlan(points=points))
     varied = tuple(key for key in (*SESSION_AXES, *POINT_AXES) if len(_axis_values(merged, key, sources)) > 1)
-    return RunPlan(sessions=sessions, varied=varied)
+    plan = RunPlan(sessions=sessions, varied=varied)
+    check_plan(plan)
+    return plan
+
+
+def check_plan(plan: RunPlan) -> None:
+    """Refuse combinations of settings no run can carry out, so `--dry-run` refuses them as the run would.
+
+    Checks that need the files of the plan (model directories, datasets, context lengths) are made where the
+    session prepares them, before any engine starts (specbench/session/prepare.py).
+    """
+    if plan.several_results and plan.sessions[0].config.output.path is not None:
+        raise ConfigError(f"{_several_results(plan)}: pass --output-dir DIR instead of --output")
+    for session in plan.sessions:
+        if session.config.sweep.active and len(session.points) > 1:
+            raise ConfigError(
+                "--sweep and --find-max-rate choose every point's rate: give --rate and "
+                "--max-concurrency one value each"
+            )
+
+
+def _several_results(plan: RunPlan) -> str:
+    sweep = plan.sessions[0].config.sweep
+    if sweep.active:
+        return f"{'--sweep' if sweep.points is not None else '--find-max-rate'} makes several results"
+    return f"{', '.join(plan.varied)} take several values, so there are several results"
 
 
 def resolve_config(

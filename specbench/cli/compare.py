@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from specbench.compare import Comparison, compare_runs
-from specbench.errors import SpecbenchError
+from specbench.errors import cannot_write
 from specbench.report.comparison.formats import comparison_csv, comparison_json, comparison_markdown
 from specbench.report.comparison.page import comparison_page
 from specbench.report.comparison.table import comparison_text, render_comparison
@@ -106,4 +106,4 @@ def _write(path: Path, text: str, flag: str) -> None:
     try:
         path.write_text(text, encoding="utf-8")
     except OSError as exc:
-        raise SpecbenchError(f"cannot write {path}: {exc.strerror or exc}; pass another {flag}") from None
+        raise cannot_write(path, exc, flag) from None

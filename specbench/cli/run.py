@@ -14,6 +14,8 @@ from rich.table import Table
 from specbench.cli.options import FLAG_KEYS, flag_names, option, split_list
 from specbench.errors import SpecbenchError
 from specbench.runner import event_loop
+from specbench.session.layout import RunLayout
+from specbench.session.prepare import prepare_plan
 from specbench.session.run import run_plan
 from specbench.settings import ENV_VARS, ResolvedConfig, describe_value, flatten, resolve_plan
 
@@ -178,6 +180,8 @@ def run(
     plan = resolve_plan(profile=profile, flags=flags, flag_names=flag_names())
     console = Console()
     if dry_run:
+        # The run's own checks, short of starting an engine: a dry run refuses what the run would refuse.
+        prepare_plan(RunLayout(plan), create=False)
         for session in plan.sessions:
             for point in session.points:
                 _print_sources(console, point)

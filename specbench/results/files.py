@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from specbench.config import EngineName, RunConfig
-from specbench.errors import ConfigError
+from specbench.errors import ConfigError, cannot_write
 
 
 def default_result_name(config: RunConfig) -> str:
@@ -48,9 +48,25 @@ def check_writable(directory: Path, what: str = "--output-dir") -> None:
         with tempfile.TemporaryFile(dir=directory):
             pass
     except OSError as exc:
-        raise ConfigError(
-            f"cannot write results to {directory}: {exc.strerror or exc}; pass another {what}"
-        ) from None
+        raise cannot_write(f"results to {directory}", exc, what) from None
+
+
+def check_could_write(directory: Path, what: str = "--output-dir") -> None:
+    """What check_writable proves, leaving nothing behind (a dry run): a file can be made in `directory`, or
+    a folder in the nearest one that exists."""
+    existing = directory
+    while not existing.exists() and existing.parent != existing:
+        existing = existing.parent
+    try:
+        if existing == directory:
+            directory.mkdir(exist_ok=True)  # creates nothing (it exists); refuses a file as the run does
+            with tempfile.TemporaryFile(dir=directory):
+                pass
+        else:
+            with tempfile.TemporaryDirectory(dir=existing):
+                pass
+    except OSError as exc:
+        raise cannot_write(f"results to {directory}", exc, what) from None
 
 
 def _json_safe(value: Any) -> Any:

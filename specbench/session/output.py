@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from specbench.config import EngineName, RunConfig
-from specbench.errors import ConfigError, SpecbenchError
+from specbench.errors import SpecbenchError, cannot_write
 from specbench.results.files import (
     check_writable,
     default_result_name,
@@ -45,9 +45,7 @@ class PointOutput:
         try:
             writer = JsonlRecordWriter(records) if records is not None else None
         except OSError as exc:
-            raise ConfigError(
-                f"cannot write {records}: {exc.strerror or exc}; pass another --output"
-            ) from None
+            raise cannot_write(records, exc) from None
         return cls(PointFiles(result=path, requests=records), writer)
 
     def close_records(self) -> str | None:

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from specbench.errors import ConfigError
+from specbench.errors import ConfigError, cannot_write
 from specbench.results.gpus import GpuDevice
 from specbench.telemetry.processes import GpuProcess
 from specbench.telemetry.readings import GpuReading, reason_names
@@ -92,7 +92,7 @@ class MonitorLog:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._file: IO[str] = path.open("a", encoding="utf-8", newline="")
         except OSError as exc:
-            raise ConfigError(f"cannot write {path}: {exc.strerror or exc}; pass another --output") from None
+            raise cannot_write(path, exc) from None
         self._csv: csv.DictWriter[str] | None = None
         if path.suffix == ".csv":
             self._csv = csv.DictWriter(self._file, fieldnames=COLUMNS)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from specbench.compare import Comparison
 from specbench.compare.series import bin_width, gpu_timelines, in_flight, latency_cdf, output_rate, sweeps
-from specbench.errors import SpecbenchError
+from specbench.errors import SpecbenchError, cannot_write
 from specbench.records import RequestRecord
 from specbench.report.plots.canvas import MISSING, Plot, available
 from specbench.report.plots.latency import CDF_METRICS, latency_cdf_plot
@@ -65,6 +65,4 @@ def save_plots(plots: PlotSet, directory: Path) -> list[Path]:
         directory.mkdir(parents=True, exist_ok=True)
         return [plot.save(directory) for plot in plots.plots]
     except OSError as exc:
-        raise SpecbenchError(
-            f"cannot write plots to {directory}: {exc.strerror or exc}; pass another --output"
-        ) from None
+        raise cannot_write(f"plots to {directory}", exc) from None

@@ -1,0 +1,90 @@
+"""Every check a plan's sessions need before any engine starts: model directories, the tokenizer, the first
+workload, the context length, and that the results can be written. The run and `--dry-run` both call
+`prepare_plan`, so a dry run refuses what the run would refuse, with the same line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from specbench.config import RunConfig
+from specbench.results.files import check_could_write, check_writable, result_path
+from specbench.results.sweep import SessionSummary
+from specbench.session.engine_log import EngineLog
+from specbench.session.layout import RunLayout
+from specbench.session.models import check_context, ignored_settings_notes, resolve_models, workload_tokenizer
+from specbench.session.points import ListedPoints, PointGenerator, PointSource, PointSpec
+from specbench.session.slo_search import MaxRateSearch
+from specbench.session.sweep import RateSweep
+from specbench.settings import SessionPlan
+from specbench.workload.builder import build_workload
+from specbench.workload.tokenizer import PromptTokenizer
+
+
+@dataclass(slots=True)
+class PreparedSession:
+    """A session checked and ready to start: models resolved, where its points come from, the first point's
+    workload built; and what it shares across its points."""
+
+    config: RunConfig  # with the model directories resolved
+    notes: list[str]
+    tokenizer: PromptTokenizer
+    source: PointSource
+    points: PointGenerator
+    first: PointSpec
+    log: EngineLog
+    summary: SessionSummary
+
+
+def prepare_plan(layout: RunLayout, *, create: bool = True) -> list[PreparedSession]:
+    """Prepare every session, then prove the results can be written there (`create=False`: without creating
+    the directory, as a dry run must not). Raises ConfigError on the first problem."""
+    # A head-to-head must not fail on its last combination's bad dataset after the first ran ten minutes.
+    prepared = [prepare_session(session_plan, layout) for session_plan in layout.plan.sessions]
+    directory = layout.directory or result_path(layout.plan.sessions[0].config).parent
+    if create:
+        check_writable(directory)
+    else:
+        check_could_write(directory)
+    return prepared
+
+
+def prepare_session(session_plan: SessionPlan, layout: RunLayout) -> PreparedSession:
+    config, notes = resolve_models(session_plan.config)
+    notes += ignored_settings_notes(config, session_plan.sources)
+    notes += sweep_notes(session_plan)
+    tokenizer = workload_tokenizer(config)
+    source = point_source(session_plan, tokenizer)
+    points = source.points()
+    first = next(points)
+    first = replace(first, workload=first.workload or build_workload(first.config, tokenizer))
+    check_context(config, first.workload)
+    return PreparedSession(
+        config=config,
+        notes=notes,
+        tokenizer=tokenizer,
+        source=source,
+        points=points,
+        first=first,
+        log=EngineLog(layout.engine_log(first.config)),
+        summary=SessionSummary(label=layout.session_label(config), kind=source.kind),
+    )
+
+
+def point_source(session_plan: SessionPlan, tokenizer: PromptTokenizer) -> PointSource:
+    """A --sweep, the SLO search, or the plan's own list (every workload built now, before any engine)."""
+    base = session_plan.points[0]
+    if base.config.sweep.points is not None:
+        return RateSweep(base)
+    if base.config.sweep.find_max_rate:
+        return MaxRateSearch(base)
+    return ListedPoints(
+        [PointSpec(point, build_workload(point.config, tokenizer)) for point in session_plan.points]
+    )
+
+
+def sweep_notes(session_plan: SessionPlan) -> list[str]:
+    """Say so when a setting the user chose is replaced by what the sweep chooses."""
+    origin = session_plan.sources.get("workload.rate", "default")
+    if session_plan.config.sweep.points is not None and origin != "default":
+        return [f"--sweep chooses every point's rate: workload.rate ({origin}) is not used"]
+    return []
