@@ -1,109 +1,27 @@
-"""The flags of `specbench run`: each maps to one dotted RunConfig key, and its help is that field's
-description, so every option is documented once (in specbench/config.py)."""
+"""The flags of `specbench run`, generated from the fields of RunConfig: a field's flag is its own name
+(`workload.input_len` → `--input-len`), its help is the field's description with the allowed values listed,
+and its type follows the field's. Only flags whose name or syntax differs are in `FLAGS` below, so a field
+added to specbench/config.py has its flag without a line here."""
 
 from __future__ import annotations
 
-from typing import Any
+import inspect
+import math
+import typing
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from types import NoneType, UnionType
+from typing import Annotated, Any
 
 import typer
+from pydantic import BaseModel
+from pydantic.fields import FieldInfo
 
 from specbench.config import RunConfig
-from specbench.errors import ConfigError
-
-FLAG_KEYS: dict[str, str] = {
-    "engine": "engine",
-    "method": "method",
-    "model": "model",
-    "draft_model": "draft_model",
-    "tokenizer": "tokenizer",
-    "dtype": "dtype",
-    "device": "device",
-    "dummy_weights": "dummy_weights",
-    "trust_remote_code": "trust_remote_code",
-    "seed": "seed",
-    "dataset": "workload.dataset",
-    "dataset_format": "workload.dataset_format",
-    "num_prompts": "workload.num_prompts",
-    "rate": "workload.rate",
-    "duration": "workload.duration",
-    "arrival": "workload.arrival",
-    "burstiness": "workload.burstiness",
-    "max_concurrency": "workload.max_concurrency",
-    "input_len": "workload.input_len",
-    "output_len": "workload.output_len",
-    "warmup": "workload.warmup",
-    "spec_method": "speculative.spec_method",
-    "num_speculative_tokens": "speculative.num_speculative_tokens",
-    "draft_schedule": "speculative.draft_schedule",
-    "ngram_min": "speculative.ngram_prompt_lookup_min",
-    "ngram_max": "speculative.ngram_prompt_lookup_max",
-    "batching": "transformers.batching",
-    "max_batch_size": "transformers.max_batch_size",
-    "max_wait_ms": "transformers.max_wait_ms",
-    "attn_implementation": "transformers.attn_implementation",
-    "compile": "transformers.compile",
-    "tensor_parallel_size": "vllm.tensor_parallel_size",
-    "pipeline_parallel_size": "vllm.pipeline_parallel_size",
-    "gpu_memory_utilization": "vllm.gpu_memory_utilization",
-    "max_model_len": "vllm.max_model_len",
-    "max_num_seqs": "vllm.max_num_seqs",
-    "max_num_batched_tokens": "vllm.max_num_batched_tokens",
-    "enable_prefix_caching": "vllm.enable_prefix_caching",
-    "enforce_eager": "vllm.enforce_eager",
-    "distributed_executor_backend": "vllm.distributed_executor_backend",
-    "disable_log_stats": "vllm.disable_log_stats",
-    "kv_cache_space": "vllm.kv_cache_space_gb",
-    "echo_token_delay_ms": "echo.token_delay_ms",
-    "base_url": "openai.base_url",
-    "api_key_env": "openai.api_key_env",
-    "chat": "openai.chat",
-    "served_model_name": "openai.served_model_name",
-    "prompt_format": "openai.prompt_format",
-    "metrics_url": "openai.metrics_url",
-    "connect_timeout": "openai.connect_timeout_s",
-    "read_timeout": "openai.read_timeout_s",
-    "request_timeout": "openai.request_timeout_s",
-    "echo_ttft_ms": "echo.ttft_ms",
-    "echo_slots": "echo.slots",
-    "output": "output.path",
-    "output_dir": "output.dir",
-    "save_requests": "output.save_requests",
-    "slo_ttft_ms": "slo.ttft_ms",
-    "slo_tpot_ms": "slo.tpot_ms",
-    "slo_e2el_ms": "slo.e2el_ms",
-    "percentiles": "percentiles",
-    "gpu_telemetry": "telemetry.enabled",
-    "gpu_interval": "telemetry.interval_s",
-    "sweep": "sweep.points",
-    "find_max_rate": "sweep.find_max_rate",
-    "goodput_target": "sweep.goodput_target",
-    "rate_precision": "sweep.rate_precision",
-    "probe_seconds": "sweep.probe_seconds",
-    "probe_requests": "sweep.probe_requests",
-    "max_probes": "sweep.max_probes",
-    "settle_s": "sweep.settle_s",
-}
-
-
-def field_help(dotted: str) -> str:
-    model: type[Any] = RunConfig
-    *sections, leaf = dotted.split(".")
-    for section in sections:
-        model = model.model_fields[section].annotation
-    return model.model_fields[leaf].description or ""
-
-
-def option(param: str, *names: str, **kwargs: Any) -> Any:
-    return typer.Option(*names, help=field_help(FLAG_KEYS[param]), show_default=False, **kwargs)
-
-
-def flag_label(param: str) -> str:
-    return "--" + param.replace("_", "-")
-
-
-def flag_names() -> dict[str, str]:
-    """Dotted key → the flag that sets it, for error messages that name what the user typed."""
-    return {key: flag_label(param) for param, key in FLAG_KEYS.items()}
+from specbench.errors import ConfigError, SpecbenchError
+from specbench.settings import POINT_AXES, SESSION_AXES
 
 
 def split_list(text: str, flag: str, parse: Any, example: str) -> Any:
@@ -115,3 +33,208 @@ def split_list(text: str, flag: str, parse: Any, example: str) -> Any:
     if not values:
         raise ConfigError(f"{flag} {text!r}: give a value or several separated by commas, e.g. {example}")
     return values[0] if len(values) == 1 else values
+
+
+def _parse_percentiles(text: str) -> list[float]:
+    try:
+        return [float(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise SpecbenchError(
+            f"--percentiles {text!r}: give numbers separated by commas, e.g. 90,95,99"
+        ) from None
+
+
+def _parse_output_len(text: str) -> int | None:
+    """A token count, or 'dataset' to take each request's output length from the dataset."""
+    if text.strip().lower() == "dataset":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise SpecbenchError(f"--output-len {text!r}: give a number of tokens, or 'dataset'") from None
+
+
+def _parse_fraction(text: str) -> float:
+    """'5%' → 0.05; '0.05' → 0.05."""
+    try:
+        value = float(text.strip().removesuffix("%")) / 100 if text.strip().endswith("%") else float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 < value < 1:
+        raise SpecbenchError(
+            f"--rate-precision {text!r}: give a percentage such as 5% or a fraction such as 0.05"
+        )
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Flag:
+    """What differs from the generated flag of a field: its name, its on/off pair, how it is shown or read."""
+
+    name: str | None = None  # the parameter name (flag = --name with dashes); None = the field's own name
+    decls: tuple[str, ...] = ()  # explicit declarations, e.g. ("--chat/--completions",)
+    metavar: str | None = None
+    parse: Callable[[str], Any] | None = None  # reads the typed text (the flag is then a string)
+    example: str | None = None  # for an axis: what several values look like
+
+
+# The explicit table: the seed's names that are not the field's, on/off pairs with their own words, and
+# values with a syntax of their own. Everything else comes from the field.
+FLAGS: dict[str, Flag] = {
+    "engine": Flag(metavar="NAME[,NAME…]", example="transformers,vllm"),
+    "method": Flag(metavar="METHOD[,METHOD…]", example="target-ar,speculative"),
+    "dummy_weights": Flag(decls=("--dummy-weights/--real-weights",)),
+    "percentiles": Flag(metavar="90,95,99", parse=_parse_percentiles),
+    "workload.rate": Flag(metavar="R[,R…]", example="1,2,4 or inf"),
+    "workload.max_concurrency": Flag(metavar="N[,N…]", example="1,8,32"),
+    "workload.output_len": Flag(metavar="N|dataset", parse=_parse_output_len),
+    "speculative.ngram_prompt_lookup_min": Flag("ngram_min"),
+    "speculative.ngram_prompt_lookup_max": Flag("ngram_max"),
+    "vllm.kv_cache_space_gb": Flag("kv_cache_space"),
+    "vllm.disable_log_stats": Flag(decls=("--disable-log-stats/--enable-log-stats",)),
+    "echo.ttft_ms": Flag("echo_ttft_ms"),
+    "echo.token_delay_ms": Flag("echo_token_delay_ms"),
+    "echo.slots": Flag("echo_slots"),
+    "openai.base_url": Flag(metavar="URL"),
+    "openai.api_key_env": Flag(metavar="NAME"),
+    "openai.chat": Flag(decls=("--chat/--completions",)),
+    "openai.metrics_url": Flag(metavar="URL|none"),
+    "openai.connect_timeout_s": Flag("connect_timeout"),
+    "openai.read_timeout_s": Flag("read_timeout"),
+    "openai.request_timeout_s": Flag("request_timeout"),
+    "output.path": Flag("output", decls=("--output", "-o")),
+    "output.dir": Flag("output_dir"),
+    "slo.ttft_ms": Flag("slo_ttft_ms"),
+    "slo.tpot_ms": Flag("slo_tpot_ms"),
+    "slo.e2el_ms": Flag("slo_e2el_ms"),
+    "telemetry.enabled": Flag("gpu_telemetry"),
+    "telemetry.interval_s": Flag("gpu_interval", metavar="S"),
+    "sweep.points": Flag("sweep", metavar="N"),
+    "sweep.rate_precision": Flag(metavar="5%", parse=_parse_fraction),
+}
+
+# Settings a profile may set but no flag does (none today); the test of the flags names each field's flag
+# or its place here.
+FILE_ONLY: frozenset[str] = frozenset()
+
+AXES = (*SESSION_AXES, *POINT_AXES)
+
+
+def config_fields(model: type[BaseModel] = RunConfig, prefix: str = "") -> Iterator[tuple[str, FieldInfo]]:
+    """Every setting of the model as (dotted key, field), in declaration order, sections opened."""
+    for name, field in model.model_fields.items():
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            yield from config_fields(annotation, f"{prefix}{name}.")
+        else:
+            yield prefix + name, field
+
+
+def _flag_keys() -> dict[str, str]:
+    """Parameter name → dotted key. A leaf name that an earlier field has taken is prefixed by its section
+    (`vllm.dtype` → --vllm-dtype), so a new field never renames an existing flag."""
+    keys: dict[str, str] = {}
+    for dotted, _ in config_fields():
+        if dotted in FILE_ONLY:
+            continue
+        name = FLAGS[dotted].name if dotted in FLAGS and FLAGS[dotted].name else dotted.split(".")[-1]
+        if name in keys:
+            name = dotted.replace(".", "_")
+        keys[name] = dotted
+    return keys
+
+
+FLAG_KEYS: dict[str, str] = _flag_keys()
+_FIELDS: dict[str, FieldInfo] = dict(config_fields())
+
+
+def flag_label(param: str) -> str:
+    return "--" + param.replace("_", "-")
+
+
+def flag_names() -> dict[str, str]:
+    """Dotted key → the flag that sets it, for error messages that name what the user typed."""
+    return {key: flag_label(param) for param, key in FLAG_KEYS.items()}
+
+
+def _value_type(annotation: Any) -> Any:
+    """The type inside `X | None`."""
+    if isinstance(annotation, UnionType) or typing.get_origin(annotation) is typing.Union:
+        inner = [arg for arg in typing.get_args(annotation) if arg is not NoneType]
+        return inner[0] if len(inner) == 1 else str
+    return annotation
+
+
+def _choices(kind: Any) -> list[str]:
+    if typing.get_origin(kind) is typing.Literal:
+        return [str(arg) for arg in typing.get_args(kind)]
+    if isinstance(kind, type) and issubclass(kind, Enum):
+        return [str(member.value) for member in kind]
+    return []
+
+
+def field_help(dotted: str) -> str:
+    """The field's description, with its allowed values listed where it has a fixed set."""
+    field = _FIELDS[dotted]
+    choices = _choices(_value_type(field.annotation))
+    listed = f" [choices: {', '.join(choices)}]" if choices else ""
+    return (field.description or "") + listed
+
+
+def _flag_type(dotted: str) -> Any:
+    """The Python type Typer reads the flag as: the field's own for numbers, paths and on/off; text for
+    choices (pydantic then says what is allowed), lists and values with a syntax of their own."""
+    kind = _value_type(_FIELDS[dotted].annotation)
+    if dotted in AXES or (dotted in FLAGS and FLAGS[dotted].parse) or typing.get_origin(kind) is list:
+        return str
+    return kind if kind in (bool, int, float, Path) else str
+
+
+def option(param: str, *names: str, **kwargs: Any) -> Any:
+    """The Typer option of a flag, its help from the field (used by other commands that share a flag)."""
+    return typer.Option(*names, help=field_help(FLAG_KEYS[param]), show_default=False, **kwargs)
+
+
+def setting_parameters() -> list[inspect.Parameter]:
+    """One keyword parameter per flag, defaulting to None (not typed: the lower layers decide)."""
+    parameters = []
+    for param, dotted in FLAG_KEYS.items():
+        flag = FLAGS.get(dotted, Flag())
+        kind = _flag_type(dotted)
+        decls = flag.decls or (
+            (f"{flag_label(param)}/--no-{param.replace('_', '-')}",) if kind is bool else ()
+        )
+        info = option(param, *decls, **({"metavar": flag.metavar} if flag.metavar else {}))
+        parameters.append(
+            inspect.Parameter(
+                param, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[kind | None, info]
+            )
+        )
+    return parameters
+
+
+def parse_flags(values: dict[str, Any]) -> dict[str, Any]:
+    """The flags the user typed (None = not typed), read and keyed by their dotted setting."""
+    flags: dict[str, Any] = {}
+    for param, value in values.items():
+        if value is None or param not in FLAG_KEYS:
+            continue
+        dotted = FLAG_KEYS[param]
+        flag = FLAGS.get(dotted, Flag())
+        if flag.parse is not None:
+            value = flag.parse(value)
+        elif dotted in AXES:
+            value = split_list(value, flag_label(param), _element_parser(dotted), flag.example or "1,2,4")
+        elif typing.get_origin(_value_type(_FIELDS[dotted].annotation)) is list:
+            value = split_list(value, flag_label(param), _element_parser(dotted), flag.example or "1,2,4")
+            value = value if isinstance(value, list) else [value]
+        flags[dotted] = value
+    return flags
+
+
+def _element_parser(dotted: str) -> Callable[[str], Any]:
+    """How one of several comma-separated values is read: as a number where the field holds numbers."""
+    kind = _value_type(_FIELDS[dotted].annotation)
+    if typing.get_origin(kind) is list:
+        kind = _value_type(typing.get_args(kind)[0])
+    return kind if kind in (int, float) else str
