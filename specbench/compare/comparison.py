@@ -10,7 +10,7 @@ from pathlib import Path
 from specbench.compare.facts import RunFacts, facts_of
 from specbench.compare.fairness import LOAD, run_problems, unfair_differences
 from specbench.compare.labels import unique_labels
-from specbench.compare.rows import Row, build_rows
+from specbench.compare.rows import Row, build_rows, other_rows
 from specbench.compare.selection import selected_keys
 from specbench.compare.speedup import speedup_sentences
 from specbench.errors import ConfigError
@@ -70,7 +70,10 @@ def compare_runs(
         for label, run in zip(labels, loaded, strict=True)
     )
     base = _baseline(runs, baseline)
-    rows = build_rows(selected_keys(metrics), [run.result for run in runs], base)
+    results = [run.result for run in runs]
+    rows = build_rows(selected_keys(metrics), results, base)
+    if metrics is None:
+        rows += other_rows(results, base)  # a newer specbench's figures are shown, not dropped
     warnings = unfair_differences(labels, [run.facts for run in runs], intended=[LOAD] if load_varied else [])
     for run in runs:
         notes = run.result.run.warnings if run.result is not None else []

@@ -106,3 +106,28 @@ def _item(value: object, position: int) -> float | None:
     if isinstance(value, list) and position < len(value) and isinstance(value[position], int | float):
         return float(value[position])
     return None
+
+
+OTHER_FIGURES = "Other figures"
+
+
+def other_rows(results: Sequence[BenchmarkResult | None], baseline: int) -> list[Row]:
+    """A row per number a result holds at its top level that this specbench does not know (written by a
+    newer one): shown as read, with ratios but no verdict, since which direction is better is not known."""
+    keys = dict.fromkeys(key for result in results if result is not None for key in result.other)
+    rows = []
+    for key in keys:
+        columns = [result.other.get(key) if result is not None else None for result in results]
+        values = [v if isinstance(v, int | float) and not isinstance(v, bool) else None for v in columns]
+        if any(value is not None for value in values):
+            spec = MetricSpec(
+                name=key,
+                unit="",
+                better=None,
+                description="a figure this specbench does not know",
+                label=key,
+                group=OTHER_FIGURES,
+                sources=(),
+            )
+            rows.append(_row(key, spec, key, values, baseline))
+    return rows

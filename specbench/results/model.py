@@ -68,23 +68,32 @@ class BenchmarkResult(BaseModel):
     config: dict[str, Any] = {}
     config_sources: dict[str, str] = {}
     environment: dict[str, Any] = {}
+    other: dict[str, Any] = Field(
+        {},
+        description="Top-level keys this specbench does not know (a newer one's figures): kept as read, "
+        "written back at the top level, shown by compare as other figures.",
+    )
     source_format: str = Field("specbench", exclude=True)
 
     def metric(self, key: str) -> MetricValue:
         return self.metrics.get(key)
 
     def to_json_dict(self) -> dict[str, Any]:
-        data = self.model_dump(mode="json", exclude={"metrics"})
+        data = self.model_dump(mode="json", exclude={"metrics", "other"})
         head = {key: data.pop(key) for key in ("schema_version", "run", "engine", "workload")}
-        return {**head, **self.metrics, **data}
+        return {**head, **self.metrics, **self.other, **data}
 
     @classmethod
     def from_json_dict(cls, data: dict[str, Any], *, source_format: str = "specbench") -> BenchmarkResult:
-        """The inverse of to_json_dict; top-level keys the registry declares are metrics."""
-        fields = cls.model_fields.keys() - {"metrics", "source_format"}
+        """The inverse of to_json_dict; top-level keys the registry declares are metrics, and those neither
+        a section nor a metric are kept in `other`."""
+        fields = cls.model_fields.keys() - {"metrics", "other", "source_format"}
         sections = {key: value for key, value in data.items() if key in fields}
         metrics = {key: value for key, value in data.items() if spec_for_key(key) is not None}
-        return cls.model_validate({**sections, "metrics": metrics, "source_format": source_format})
+        other = {key: value for key, value in data.items() if key not in sections and key not in metrics}
+        return cls.model_validate(
+            {**sections, "metrics": metrics, "other": other, "source_format": source_format}
+        )
 
 
 class IndexEntry(BaseModel):
