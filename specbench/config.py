@@ -31,7 +31,7 @@ class Method(StrEnum):
 
 DEFAULT_NUM_PROMPTS = 100
 # The sections of RunConfig that belong to one engine each; the others' settings do not apply to it.
-ENGINE_SECTIONS = ("transformers", "vllm", "echo", "openai")
+ENGINE_SECTIONS = tuple(name.value for name in EngineName)
 # What --api-key-env accepts: the NAME of a variable, so a key typed there by mistake is refused unseen.
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
 

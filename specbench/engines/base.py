@@ -73,6 +73,8 @@ class EngineInfo:
     settings: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     placement: DevicePlacement = field(default_factory=DevicePlacement)
+    # The longest sequence the started engine takes, where it says (a served model's max_model_len).
+    max_model_len: int | None = None
 
 
 @runtime_checkable

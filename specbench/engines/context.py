@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from specbench.config import Method, RunConfig
+from specbench.config import Method
+from specbench.engines.args import LocalModelArgs, VllmArgs
 from specbench.model_dir import ModelConfigError, context_length, read_model_config
 
 
@@ -24,7 +25,7 @@ def model_context_length(model_dir: Path) -> int | None:
         return None  # loading the model fails later with its own clear error
 
 
-def served_models(config: RunConfig) -> list[tuple[str, Path]]:
+def served_models(config: LocalModelArgs) -> list[tuple[str, Path]]:
     """Every model that sees the whole sequence: the serving model, and the draft when it drafts."""
     models: list[tuple[str, Path]] = []
     if config.method is Method.draft_ar:
@@ -39,7 +40,7 @@ def served_models(config: RunConfig) -> list[tuple[str, Path]]:
     return models
 
 
-def transformers_context_limit(config: RunConfig) -> ContextLimit | None:
+def transformers_context_limit(config: LocalModelArgs) -> ContextLimit | None:
     limits = [
         ContextLimit(length, f"max_position_embeddings in {path / 'config.json'} ({flag})")
         for flag, path in served_models(config)
@@ -48,7 +49,7 @@ def transformers_context_limit(config: RunConfig) -> ContextLimit | None:
     return min(limits, key=lambda limit: limit.tokens, default=None)
 
 
-def vllm_context_limit(config: RunConfig) -> ContextLimit | None:
+def vllm_context_limit(config: VllmArgs) -> ContextLimit | None:
     if config.vllm.max_model_len is not None:
         return ContextLimit(config.vllm.max_model_len, "vLLM's --max-model-len")
     limit = transformers_context_limit(config)

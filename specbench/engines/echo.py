@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from specbench import __version__
-from specbench.config import RunConfig
+from specbench.engines.args import EchoArgs
 from specbench.engines.base import Completion, EngineInfo, EngineRequest, StreamEvent, TokenChunk
 
 HARNESS_ONLY_NOTE = (
@@ -29,7 +29,7 @@ class EchoEngine:
     saturation throughput and the knee of the latency curve are known in advance.
     """
 
-    def __init__(self, config: RunConfig) -> None:
+    def __init__(self, config: EchoArgs) -> None:
         self._method = config.method.value
         self._ttft_s = config.echo.ttft_ms / 1000
         self._token_delay_s = config.echo.token_delay_ms / 1000

@@ -1,12 +1,18 @@
 """Engines by name, and what each needs from a run. Each factory imports its engine lazily: vLLM and torch
-are optional installs and take seconds to import, so a run pays only for the engine it uses."""
+are optional installs and take seconds to import, so a run pays only for the engine it uses.
+
+Adding an engine: its name in config.EngineName with its settings section in RunConfig, its arguments class
+in args.py, its package (or module) with a class that meets base.Engine, and one entry in ENGINES below.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from typing import Any
 
-from specbench.config import ENGINE_SECTIONS, EngineName, RunConfig
+from specbench.config import EngineName
+from specbench.engines.args import EchoArgs, EngineArgs, OpenAIArgs, TransformersArgs, VllmArgs
 from specbench.engines.base import Engine
 from specbench.engines.context import ContextLimit, transformers_context_limit, vllm_context_limit
 from specbench.errors import EngineStartError
@@ -14,35 +20,34 @@ from specbench.errors import EngineStartError
 
 @dataclass(frozen=True, slots=True)
 class EngineSpec:
-    """One engine: how to make it and which of the run's settings it reads."""
+    """One engine: how to make it from its arguments, and what it needs from a run."""
 
     name: EngineName
-    create: Callable[[RunConfig], Engine]
+    create: Callable[[Any], Engine]  # takes its `args` class
     # Runs a model from a local directory (else the model lives elsewhere, or there is none).
     runs_local_model: bool
-    # Its own settings section of RunConfig; the other engines' sections do not apply to it.
+    # Its own settings section of RunConfig, named after it.
     section: str
     # The longest sequence it takes, where that is known before it starts.
-    context_limit: Callable[[RunConfig], ContextLimit | None] = lambda _: None
+    context_limit: Callable[[Any], ContextLimit | None] = lambda _: None
     # False for the echo engine: its figures are the harness's own, so harness lateness is the measurement.
     measures_inference: bool = True
     # Its prompts must be token ids of the served model's own vocabulary, so a tokenizer is required even
     # where no model runs here (random ids from a vocabulary size will not do).
     needs_tokenizer: bool = False
-    # Shared settings (or whole sections) it does not read either, e.g. the dtype of a model served elsewhere.
-    unread: tuple[str, ...] = ()
+    # What it is given of a run: the session layer builds one from the plan (session/engine_args.py).
+    args: type[EngineArgs] = EngineArgs
 
     def ignored_settings(self, chosen: Collection[str]) -> list[str]:
-        """Settings the user chose that this engine does not read: say so rather than pretend."""
-        others = {section for section in ENGINE_SECTIONS if section != self.section}
+        """Settings the user chose that this engine does not read: those some engine reads, but not among
+        its own arguments. Say so rather than pretend."""
+        reads = self.args.settings() | {self.section}
         return sorted(
-            key
-            for key in chosen
-            if key.split(".")[0] in others or any(key == u or key.startswith(u + ".") for u in self.unread)
+            key for key in chosen if key.split(".")[0] in ENGINE_SETTINGS and key.split(".")[0] not in reads
         )
 
 
-def _transformers(config: RunConfig) -> Engine:
+def _transformers(args: TransformersArgs) -> Engine:
     try:
         from specbench.engines.transformers.engine import TransformersEngine
     except ImportError as exc:
@@ -50,22 +55,22 @@ def _transformers(config: RunConfig) -> Engine:
             f"the Transformers engine needs torch and transformers ({exc.name or exc} is missing): "
             'pip install "specbench[transformers]"'
         ) from None
-    return TransformersEngine(config)
+    return TransformersEngine(args)
 
 
-def _vllm(config: RunConfig) -> Engine:
+def _vllm(args: VllmArgs) -> Engine:
     from specbench.engines.vllm import VllmEngine
 
-    return VllmEngine(config)
+    return VllmEngine(args)
 
 
-def _echo(config: RunConfig) -> Engine:
+def _echo(args: EchoArgs) -> Engine:
     from specbench.engines.echo import EchoEngine
 
-    return EchoEngine(config)
+    return EchoEngine(args)
 
 
-def _openai(config: RunConfig) -> Engine:
+def _openai(args: OpenAIArgs) -> Engine:
     try:
         from specbench.engines.openai import OpenAIEngine
     except ImportError as exc:
@@ -73,29 +78,36 @@ def _openai(config: RunConfig) -> Engine:
             f"the openai engine needs httptools and orjson ({exc.name or exc} is missing): "
             'pip install "specbench[http]"'
         ) from None
-    return OpenAIEngine(config)
+    return OpenAIEngine(args)
 
 
 ENGINES: dict[EngineName, EngineSpec] = {
     EngineName.transformers: EngineSpec(
-        EngineName.transformers, _transformers, True, "transformers", transformers_context_limit
+        EngineName.transformers,
+        _transformers,
+        True,
+        "transformers",
+        transformers_context_limit,
+        args=TransformersArgs,
     ),
-    EngineName.vllm: EngineSpec(EngineName.vllm, _vllm, True, "vllm", vllm_context_limit),
-    EngineName.echo: EngineSpec(EngineName.echo, _echo, False, "echo", measures_inference=False),
+    EngineName.vllm: EngineSpec(EngineName.vllm, _vllm, True, "vllm", vllm_context_limit, args=VllmArgs),
+    EngineName.echo: EngineSpec(
+        EngineName.echo, _echo, False, "echo", measures_inference=False, args=EchoArgs
+    ),
     EngineName.openai: EngineSpec(
-        EngineName.openai,
-        _openai,
-        False,
-        "openai",
-        needs_tokenizer=True,
-        unread=("dtype", "device", "dummy_weights", "draft_model", "speculative"),
+        EngineName.openai, _openai, False, "openai", needs_tokenizer=True, args=OpenAIArgs
     ),
 }
+# Every setting some engine reads: a chosen setting outside these (the workload, the output) is no engine's.
+ENGINE_SETTINGS: frozenset[str] = frozenset().union(
+    *(spec.args.settings() | {spec.section} for spec in ENGINES.values())
+)
 
 
 def engine_spec(name: EngineName) -> EngineSpec:
     return ENGINES[name]
 
 
-def create_engine(config: RunConfig) -> Engine:
-    return ENGINES[config.engine].create(config)
+def create_engine(args: EngineArgs) -> Engine:
+    """The engine the arguments are for (a test may pass a RunConfig: it has every field they have)."""
+    return ENGINES[args.engine].create(args)

@@ -12,12 +12,13 @@ from types import TracebackType
 from specbench.config import RunConfig
 from specbench.engines.base import Engine, EngineInfo
 from specbench.engines.registry import create_engine
+from specbench.session.engine_args import engine_args
 
 
 class EngineSession:
     def __init__(self, config: RunConfig) -> None:
         self.config = config
-        self.engine: Engine = create_engine(config)
+        self.engine: Engine = create_engine(engine_args(config))
         self.start_s: float | None = None  # how long start() took, once it succeeded
 
     @property

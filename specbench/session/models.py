@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from specbench.config import RunConfig
-from specbench.engines.context import check_fits
+from specbench.engines.context import ContextLimit, check_fits
 from specbench.engines.registry import engine_spec
 from specbench.errors import ConfigError
+from specbench.session.engine_args import engine_args
 from specbench.tiny_model import TINY_MODEL_NOTE, ensure_tiny_models
 from specbench.workload.tokenizer import PromptTokenizer, SyntheticTokenizer, load_tokenizer
 from specbench.workload.types import Workload
@@ -67,11 +68,15 @@ def ignored_settings_notes(config: RunConfig, sources: Mapping[str, str]) -> lis
     return [f"settings the {config.engine.value} engine does not read, ignored: {shown}"]
 
 
-def check_context(config: RunConfig, workload: Workload) -> None:
-    """Refuse, before the engine starts, a workload whose longest request the model cannot hold."""
+def check_context(config: RunConfig, workload: Workload, *, served: int | None = None) -> None:
+    """Refuse a workload whose longest request the model cannot hold: before the engine starts, from what
+    the config says; after, also from the limit the started engine published (`served`)."""
     requests = [*workload.warmup, *workload.requests]
+    limits = [engine_spec(config.engine).context_limit(engine_args(config))]
+    if served is not None:
+        limits.append(ContextLimit(served, "the served model's max_model_len"))
     problem = check_fits(
-        engine_spec(config.engine).context_limit(config),
+        min((limit for limit in limits if limit is not None), key=lambda limit: limit.tokens, default=None),
         longest_input=max(len(r.prompt_token_ids) for r in requests),
         longest_output=max(r.max_tokens for r in requests),
     )

@@ -111,6 +111,7 @@ def build_result(
         {"records": record_figures, "engine": point.engine_figures, "telemetry": telemetry.figures}
     )
     info = asdict(engine)
+    info.pop("max_model_len")  # for the context check; a served model's settings name it already
     return BenchmarkResult(
         run=RunSection(
             id=run_id,

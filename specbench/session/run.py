@@ -176,7 +176,7 @@ class PlanRunner:
         """Measure one point; in a sweep, a point that breaks is recorded and the sweep goes on."""
         try:
             workload = spec.workload or build_workload(spec.config, prepared.tokenizer)
-            check_context(prepared.config, workload)
+            check_context(prepared.config, workload, served=session.info.max_model_len)
             return await self._run_point(session, replace(spec, workload=workload), prepared)
         except Exception as exc:
             if not self.layout.multi:

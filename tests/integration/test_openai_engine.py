@@ -206,10 +206,18 @@ def test_a_served_model_name_the_server_does_not_serve_lists_what_it_does(server
         run(started(engine_for(server.base_url, served_model_name="gpt-9")))
 
 
-def test_lengths_beyond_the_served_max_model_len_are_refused_before_measuring(server) -> None:
+def test_the_served_max_model_len_is_published_for_the_sessions_context_check(server) -> None:
+    # The session refuses longer requests before measuring (tests/unit/session/test_models.py).
     server.behaviour.max_model_len = 100
-    with pytest.raises(EngineStartError, match="exceed the served model's max_model_len 100"):
-        run(started(engine_for(server.base_url)))
+
+    async def scenario() -> int | None:
+        engine = await started(engine_for(server.base_url))
+        try:
+            return engine.describe().max_model_len
+        finally:
+            await engine.shutdown()
+
+    assert run(scenario()) == 100
 
 
 async def failing_request(engine: OpenAIEngine, max_tokens: int = 8) -> BaseException:

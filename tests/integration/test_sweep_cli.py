@@ -21,6 +21,7 @@ import pytest
 
 from specbench.cli import main
 from specbench.config import EngineName, RunConfig
+from specbench.engines.args import EchoArgs
 from specbench.engines.base import EngineRequest, StreamEvent
 from specbench.engines.echo import EchoEngine
 from specbench.engines.registry import ENGINES, EngineSpec
@@ -220,7 +221,9 @@ class _DiesAfterFirstPoint(EchoEngine):
 
 
 def _use_echo(monkeypatch: pytest.MonkeyPatch, engine: type[EchoEngine]) -> None:
-    monkeypatch.setitem(ENGINES, EngineName.echo, EngineSpec(EngineName.echo, engine, False, "echo"))
+    monkeypatch.setitem(
+        ENGINES, EngineName.echo, EngineSpec(EngineName.echo, engine, False, "echo", args=EchoArgs)
+    )
 
 
 def test_a_point_that_breaks_is_recorded_and_the_sweep_goes_on(tmp_path: Path, monkeypatch, capsys):

@@ -18,7 +18,8 @@ import httptools
 import orjson
 
 from specbench import __version__
-from specbench.config import Method, RunConfig
+from specbench.config import Method
+from specbench.engines.args import OpenAIArgs
 from specbench.engines.base import Completion, EngineInfo, EngineRequest, StreamEvent, TokenChunk
 from specbench.engines.openai.connection import (
     HttpClient,
@@ -45,7 +46,7 @@ _PROBE_IDS = tuple(range(1000, 1008))
 class OpenAIEngine:
     """Streams each request from the server; its /metrics counters give the engine-side figures."""
 
-    def __init__(self, config: RunConfig) -> None:
+    def __init__(self, config: OpenAIArgs) -> None:
         self._config = config
         settings = config.openai
         self._origin = Origin.from_url(settings.base_url)
@@ -80,7 +81,6 @@ class OpenAIEngine:
             request_timeout_s=settings.request_timeout_s,
         )
         self._model = await self._served_model(client)
-        self._check_lengths()
         self._server["version"] = await self._server_version(client)
         tokenizer, why_none = load_text_tokenizer(
             config.tokenizer or config.model, trust_remote_code=config.trust_remote_code
@@ -184,6 +184,8 @@ class OpenAIEngine:
             method=config.method.value,
             settings=info,
             notes=self._notes(),
+            # Published for the session's context check, which sees every request of every point.
+            max_model_len=self._server.get("max_model_len"),
         )
 
     async def figures(self) -> dict[str, Any]:
@@ -247,17 +249,6 @@ class OpenAIEngine:
         self._server["max_model_len"] = models.get(name)
         self._server["models_listed"] = len(models)
         return name
-
-    def _check_lengths(self) -> None:
-        workload = self._config.workload
-        limit = self._server.get("max_model_len")
-        if limit is None or workload.dataset != "random" or workload.output_len is None:
-            return
-        if workload.input_len + workload.output_len > limit:
-            raise EngineStartError(
-                f"--input-len {workload.input_len} + --output-len {workload.output_len} tokens exceed the "
-                f"served model's max_model_len {limit}: lower them (or serve with a longer --max-model-len)"
-            )
 
     async def _server_version(self, client: HttpClient) -> str | None:
         """vLLM's GET /version at the server root; None where the server has no such route."""

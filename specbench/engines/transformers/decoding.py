@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from specbench.config import Method, RunConfig
+from specbench.config import Method
+from specbench.engines.args import TransformersArgs
 from specbench.errors import ConfigError, EngineStartError
 
 if TYPE_CHECKING:
@@ -29,7 +30,7 @@ class DecodingKind:
     generator_is_draft: bool  # draft-ar: the draft model alone serves
 
 
-def decoding_kind(config: RunConfig) -> DecodingKind:
+def decoding_kind(config: TransformersArgs) -> DecodingKind:
     method = config.method
     if method is Method.speculative and config.speculative.spec_method in ("eagle", "eagle3"):
         raise ConfigError(
@@ -48,7 +49,7 @@ def decoding_kind(config: RunConfig) -> DecodingKind:
     )
 
 
-def check_supported(config: RunConfig, kind: DecodingKind) -> None:
+def check_supported(config: TransformersArgs, kind: DecodingKind) -> None:
     """Refuse combinations Transformers cannot run, instead of silently running something else."""
     batching = config.transformers.batching
     if kind.assisted and batching != "serial":
@@ -96,7 +97,7 @@ def cache_bucket(length: int) -> int:
     return CACHE_BUCKET * math.ceil(length / CACHE_BUCKET)
 
 
-def configure_assistant(assistant: PreTrainedModel, config: RunConfig) -> None:
+def configure_assistant(assistant: PreTrainedModel, config: TransformersArgs) -> None:
     """Transformers reads K and its schedule from the assistant's own generation config.
 
     The confidence threshold (default 0.4) would end drafts early whenever the draft is unsure;
@@ -109,7 +110,7 @@ def configure_assistant(assistant: PreTrainedModel, config: RunConfig) -> None:
 
 
 def build_setup(
-    config: RunConfig,
+    config: TransformersArgs,
     kind: DecodingKind,
     model: PreTrainedModel,
     assistant: PreTrainedModel | None,

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from specbench.config import RunConfig
+from specbench.engines.args import TransformersArgs
 from specbench.engines.base import (
     Completion,
     DevicePlacement,
@@ -61,7 +61,7 @@ class TransformersEngine:
     """Serves requests with model.generate() (serial or dynamic batches) or Transformers' continuous
     batching, streaming per-token times stamped in the generation thread."""
 
-    def __init__(self, config: RunConfig) -> None:
+    def __init__(self, config: TransformersArgs) -> None:
         self._config = config
         self._kind: DecodingKind = decoding_kind(config)
         check_supported(config, self._kind)

@@ -1,4 +1,5 @@
-"""Turn a RunConfig into vLLM engine arguments, the environment they need, and the settings shown to users.
+"""Turn the vLLM engine's arguments (VllmArgs) into vLLM's own, the environment they need, and the settings
+shown to users.
 
 Pure functions of the config and the platform, so every rule here can be checked without starting vLLM.
 """
@@ -10,7 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from specbench.config import Method, RunConfig
+from specbench.config import Method
+from specbench.engines.args import VllmArgs
 from specbench.errors import ConfigError, EngineStartError
 from specbench.model_dir import has_tokenizer
 
@@ -81,7 +83,7 @@ def detect_platform() -> Platform:
     return Platform(device_type=device_type, accelerator_count=count)
 
 
-def served_model(config: RunConfig) -> Path:
+def served_model(config: VllmArgs) -> Path:
     """draft-ar measures the draft model on its own, so it is what vLLM serves."""
     model = config.draft_model if config.method is Method.draft_ar else config.model
     if model is None:
@@ -89,7 +91,7 @@ def served_model(config: RunConfig) -> Path:
     return model
 
 
-def speculative_config(config: RunConfig) -> dict[str, Any] | None:
+def speculative_config(config: VllmArgs) -> dict[str, Any] | None:
     """vLLM's `speculative_config` for the run, or None when it decodes autoregressively."""
     spec = config.speculative
     if config.method is Method.prompt_lookup or (
@@ -110,7 +112,7 @@ def speculative_config(config: RunConfig) -> dict[str, Any] | None:
     return None
 
 
-def _check_device(config: RunConfig, platform: Platform) -> None:
+def _check_device(config: VllmArgs, platform: Platform) -> None:
     wanted = config.device
     if wanted == "cpu" and not platform.is_cpu:
         raise EngineStartError(
@@ -124,7 +126,7 @@ def _check_device(config: RunConfig, platform: Platform) -> None:
         )
 
 
-def _tensor_parallel_size(config: RunConfig, platform: Platform) -> int:
+def _tensor_parallel_size(config: VllmArgs, platform: Platform) -> int:
     requested = config.vllm.tensor_parallel_size
     pp = config.vllm.pipeline_parallel_size
     if requested is None:
@@ -152,7 +154,7 @@ def _cuda_devices(
     return tuple(range(min(tensor_parallel_size * pipeline_parallel_size, platform.accelerator_count)))
 
 
-def _dtype(config: RunConfig, platform: Platform) -> str:
+def _dtype(config: VllmArgs, platform: Platform) -> str:
     requested = config.vllm.dtype or config.dtype
     if requested != "auto":
         return requested
@@ -162,7 +164,7 @@ def _dtype(config: RunConfig, platform: Platform) -> str:
     return "bfloat16" if platform.device_type in _MULTI_GPU_DEVICE_TYPES else "auto"
 
 
-def _kv_cache_env(config: RunConfig, platform: Platform, environ: dict[str, str]) -> dict[str, str]:
+def _kv_cache_env(config: VllmArgs, platform: Platform, environ: dict[str, str]) -> dict[str, str]:
     space = config.vllm.kv_cache_space_gb
     if not platform.is_cpu:
         return {}
@@ -177,7 +179,7 @@ def _kv_cache_env(config: RunConfig, platform: Platform, environ: dict[str, str]
     return {KV_CACHE_ENV: str(int(space))}
 
 
-def _notes(config: RunConfig, model: Path, skip_tokenizer: bool) -> list[str]:
+def _notes(config: VllmArgs, model: Path, skip_tokenizer: bool) -> list[str]:
     notes = ["vLLM batches continuously: the transformers.* settings (batching, compile, …) do not apply"]
     if config.method is Method.draft_ar:
         notes.append(f"draft-ar: vLLM serves the draft model {model} alone")
@@ -194,7 +196,7 @@ def _notes(config: RunConfig, model: Path, skip_tokenizer: bool) -> list[str]:
     return notes
 
 
-def plan_engine(config: RunConfig, platform: Platform, environ: dict[str, str]) -> EnginePlan:
+def plan_engine(config: VllmArgs, platform: Platform, environ: dict[str, str]) -> EnginePlan:
     """Decide vLLM's engine arguments for this run; raise a one-line error for what cannot work."""
     _check_device(config, platform)
     vc = config.vllm

@@ -14,7 +14,7 @@ from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
 
-from specbench.config import RunConfig
+from specbench.engines.args import VllmArgs
 from specbench.engines.base import (
     Completion,
     DevicePlacement,
@@ -43,7 +43,7 @@ class _Running:
 class VllmEngine:
     """Streams requests through vLLM's AsyncLLM; reports vLLM's own counters for the measured part."""
 
-    def __init__(self, config: RunConfig) -> None:
+    def __init__(self, config: VllmArgs) -> None:
         self._config = config
         self._plan: EnginePlan | None = None
         self._running: _Running | None = None
