@@ -1,30 +1,31 @@
-"""Turn per-request records into the run's flat metrics, with vLLM's `vllm bench serve` definitions."""
+"""Turn per-request records into the run's flat metrics: each registry entry's own formula, applied in
+registry order (the formulas are in formulas.py, with vLLM's `vllm bench serve` definitions)."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from specbench.config import SloConfig
-from specbench.metrics.registry import METRICS, distribution_key, metric_keys
+from specbench.metrics.formulas import (
+    MetricValue,
+    RunRecords,
+    achieved_rate,
+    meets_slo,
+    speculative_metrics,
+)
+from specbench.metrics.registry import METRICS, distribution_key, metric_keys, spec_for_key
 from specbench.metrics.stats import check_percentiles, summarise
 from specbench.records import RequestRecord
-from specbench.speculative import spec_stats
 
-MetricValue = float | int | list | None
-Records = Sequence[RequestRecord]
-
-# Per-request values of each distribution metric, from (all records, completed records). Latencies of
-# the engine come from completed requests only; dispatch lag and client queue describe the client,
-# which sent failed requests too.
-_DISTRIBUTIONS: dict[str, Callable[[Records, Records], list[float]]] = {
-    "ttft": lambda _, done: [r.ttft_ms for r in done if r.ttft_ms is not None],
-    "tpot": lambda _, done: [r.tpot_ms for r in done if r.tpot_ms is not None],
-    "itl": lambda _, done: [gap for r in done for gap in r.itl_ms],
-    "e2el": lambda _, done: [r.e2el_ms for r in done if r.e2el_ms is not None],
-    "dispatch_lag": lambda sent, _: [r.dispatch_lag_ms for r in sent],
-    "client_queue": lambda sent, _: [r.client_queue_ms for r in sent],
-}
+__all__ = [
+    "MetricValue",
+    "achieved_rate",
+    "compute_metrics",
+    "distribution_values",
+    "meets_slo",
+    "speculative_metrics",
+]
 
 
 def compute_metrics(
@@ -42,79 +43,23 @@ def compute_metrics(
     if not (math.isfinite(duration_s) and duration_s >= 0):
         raise ValueError(f"duration_s must be a finite number >= 0, got {duration_s}")
     check_percentiles(percentiles)
-    done = [r for r in records if r.success]
-    input_tokens = sum(r.prompt_tokens for r in done)
-    output_tokens = sum(r.output_tokens for r in done)
-    metrics: dict[str, MetricValue] = {
-        "completed": len(done),
-        "failed": len(records) - len(done),
-        "requested_rate": requested_rate,
-        "achieved_rate": achieved_rate(records),
-        "duration": float(duration_s),
-        "total_input_tokens": input_tokens,
-        "total_output_tokens": output_tokens,
-        "request_throughput": _per_second(len(done), duration_s),
-        "request_goodput": _goodput(done, slo, duration_s),
-        "output_throughput": _per_second(output_tokens, duration_s),
-        "total_token_throughput": _per_second(input_tokens + output_tokens, duration_s),
-    }
+    run = RunRecords.of(records, duration_s=duration_s, slo=slo, requested_rate=requested_rate)
+    metrics: dict[str, MetricValue] = {}
     for spec in METRICS:
-        if spec.distribution:
-            values = _DISTRIBUTIONS[spec.name](records, done)
-            for stat, value in summarise(values, percentiles).items():
+        if spec.when is not None and not spec.when(run):
+            continue
+        if spec.values is not None:
+            for stat, value in summarise(spec.values(run), percentiles).items():
                 metrics[distribution_key(stat, spec.name)] = value
-    metrics.update(speculative_metrics(done))
+        elif spec.compute is not None:
+            metrics[spec.name] = spec.compute(run)
     # Registry order keeps the result file and the summary table in the same order.
     return {key: metrics[key] for key, _ in metric_keys(percentiles) if key in metrics}
 
 
 def distribution_values(name: str, records: Sequence[RequestRecord]) -> list[float]:
     """The per-request values that distribution metric `name` summarises (plots draw their CDFs)."""
-    return _DISTRIBUTIONS[name](records, [r for r in records if r.success])
-
-
-def achieved_rate(records: Sequence[RequestRecord]) -> float | None:
-    """Requests per second the client really sent at: (n − 1) gaps over the span of send times.
-
-    Counting gaps rather than requests makes a perfectly kept constant-rate schedule read exactly its
-    requested rate. None with fewer than two requests or when all were sent at the same instant.
-    """
-    sent = [r.sent_s for r in records]
-    if len(sent) < 2:
-        return None
-    span = max(sent) - min(sent)
-    return (len(sent) - 1) / span if span > 0 else None
-
-
-def speculative_metrics(done: Sequence[RequestRecord]) -> dict[str, MetricValue]:
-    """spec_* sums over requests that report drafting; empty when none does (not a speculative run)."""
-    drafting = [r for r in done if r.drafted_tokens is not None or r.accepted_tokens is not None]
-    if not drafting:
-        return {}
-    drafted = sum(r.drafted_tokens or 0 for r in drafting)
-    accepted = sum(r.accepted_tokens or 0 for r in drafting)
-    passes = [r.target_forward_passes for r in drafting if (r.drafted_tokens or 0) > 0]
-    # Each target pass of a drafting request stands for one draft; unknown if any request lacks the count.
-    drafts = None if any(p is None for p in passes) else sum(p for p in passes if p is not None)
-    return spec_stats(drafts, drafted, accepted)
-
-
-def meets_slo(record: RequestRecord, slo: SloConfig) -> bool:
-    """True when the request is within every SLO that is set (limits inclusive, as vLLM)."""
-    # vLLM counts a 1-token output's TPOT as 0 for goodput, though TPOT statistics leave it out.
-    tpot = 0.0 if record.output_tokens < 2 else record.tpot_ms
-    checks = ((slo.ttft_ms, record.ttft_ms), (slo.tpot_ms, tpot), (slo.e2el_ms, record.e2el_ms))
-    return all(value is not None and value <= limit for limit, value in checks if limit is not None)
-
-
-def _goodput(done: Sequence[RequestRecord], slo: SloConfig | None, duration_s: float) -> float | None:
-    if slo is None or (slo.ttft_ms is None and slo.tpot_ms is None and slo.e2el_ms is None):
-        return None
-    return _per_second(sum(meets_slo(r, slo) for r in done), duration_s)
-
-
-def _per_second(amount: int, duration_s: float) -> float | None:
-    if amount == 0:
-        return 0.0
-    # Something finished in no time at all: no meaningful rate.
-    return amount / duration_s if duration_s > 0 else None
+    spec = spec_for_key(name)
+    if spec is None or spec.values is None:
+        raise KeyError(f"{name} is not a distribution computed from records")
+    return spec.values(RunRecords.of(records))

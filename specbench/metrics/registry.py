@@ -13,9 +13,12 @@ engine's own counters, or the GPU telemetry. When two sources give the same key,
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
+
+from specbench.metrics import formulas as f
+from specbench.metrics.formulas import MetricValue, RunRecords
 
 Better = Literal["lower", "higher"]
 Source = Literal["records", "engine", "telemetry"]
@@ -47,6 +50,11 @@ class MetricSpec:
     vllm_key: str | None = None  # the key in a `vllm bench serve --save-result` file, where it differs
     vllm_scale: float = 1.0  # vLLM's value = specbench's value × vllm_scale
     in_vllm: bool = False  # `vllm bench serve` reports this figure (under vllm_key or the same name)
+    # Its formula from the records: the per-request values a distribution summarises, or the aggregation
+    # that gives a single figure; `when` limits it to the runs it applies to. None: another source's.
+    values: Callable[[RunRecords], list[float]] | None = None
+    compute: Callable[[RunRecords], MetricValue] | None = None
+    when: Callable[[RunRecords], bool] | None = None
 
 
 def _m(
@@ -61,8 +69,14 @@ def _m(
     vllm: str | bool = False,
     vllm_scale: float = 1.0,
     distribution: bool = False,
+    values: Callable[[RunRecords], list[float]] | None = None,
+    compute: Callable[[RunRecords], MetricValue] | None = None,
+    when: Callable[[RunRecords], bool] | None = None,
 ) -> MetricSpec:
     return MetricSpec(
+        values=values,
+        compute=compute,
+        when=when,
         name=name,
         unit=unit,
         better=better,
@@ -77,8 +91,18 @@ def _m(
     )
 
 
-def _latency(name: str, label: str, group: str, description: str, *, vllm: str | bool = True) -> MetricSpec:
-    return _m(name, "ms", "lower", label, description, group=group, vllm=vllm, distribution=True)
+def _latency(
+    name: str,
+    label: str,
+    group: str,
+    description: str,
+    *,
+    values: Callable[[RunRecords], list[float]],
+    vllm: str | bool = True,
+) -> MetricSpec:
+    return _m(
+        name, "ms", "lower", label, description, group=group, vllm=vllm, distribution=True, values=values
+    )
 
 
 _SPEC_SOURCES: tuple[Source, ...] = ("engine", "records")
@@ -93,8 +117,17 @@ METRICS: tuple[MetricSpec, ...] = (
         "Successful requests",
         "Requests that finished without error.",
         vllm=True,
+        compute=lambda run: len(run.done),
     ),
-    _m("failed", "requests", "lower", "Failed requests", "Requests that raised an error.", vllm=True),
+    _m(
+        "failed",
+        "requests",
+        "lower",
+        "Failed requests",
+        "Requests that raised an error.",
+        vllm=True,
+        compute=lambda run: len(run.sent) - len(run.done),
+    ),
     _m(
         "requested_rate",
         "req/s",
@@ -102,6 +135,7 @@ METRICS: tuple[MetricSpec, ...] = (
         "Request rate configured (RPS)",
         "Arrival rate the schedule asked for: inf when every request was sent at once, None if unknown.",
         vllm="request_rate",
+        compute=lambda run: run.requested_rate,
     ),
     _m(
         "achieved_rate",
@@ -109,6 +143,7 @@ METRICS: tuple[MetricSpec, ...] = (
         None,
         "Request rate achieved (RPS)",
         "Rate the client actually sent at: (requests sent − 1) / (last sent − first sent).",
+        compute=lambda run: f.achieved_rate(run.sent),
     ),
     _m(
         "duration",
@@ -117,6 +152,7 @@ METRICS: tuple[MetricSpec, ...] = (
         "Benchmark duration (s)",
         "Benchmark duration, the divisor of every throughput.",
         vllm=True,
+        compute=lambda run: float(run.duration_s),
     ),
     _m(
         "total_input_tokens",
@@ -125,6 +161,7 @@ METRICS: tuple[MetricSpec, ...] = (
         "Total input tokens",
         "Prompt tokens of the completed requests.",
         vllm=True,
+        compute=lambda run: run.input_tokens,
     ),
     _m(
         "total_output_tokens",
@@ -133,6 +170,7 @@ METRICS: tuple[MetricSpec, ...] = (
         "Total generated tokens",
         "Output tokens of the completed requests.",
         vllm=True,
+        compute=lambda run: run.output_tokens,
     ),
     _m(
         "request_throughput",
@@ -142,6 +180,7 @@ METRICS: tuple[MetricSpec, ...] = (
         "completed / duration.",
         group=THROUGHPUT,
         vllm=True,
+        compute=lambda run: f.per_second(len(run.done), run.duration_s),
     ),
     _m(
         "request_goodput",
@@ -151,6 +190,7 @@ METRICS: tuple[MetricSpec, ...] = (
         "Completed requests meeting every set SLO / duration; None when no SLO is set.",
         group=THROUGHPUT,
         vllm=True,
+        compute=f.goodput,
     ),
     _m(
         "output_throughput",
@@ -160,6 +200,7 @@ METRICS: tuple[MetricSpec, ...] = (
         "total_output_tokens / duration.",
         group=THROUGHPUT,
         vllm=True,
+        compute=lambda run: f.per_second(run.output_tokens, run.duration_s),
     ),
     _m(
         "total_token_throughput",
@@ -169,27 +210,45 @@ METRICS: tuple[MetricSpec, ...] = (
         "(total_input_tokens + total_output_tokens) / duration.",
         group=THROUGHPUT,
         vllm=True,
+        compute=lambda run: f.per_second(run.input_tokens + run.output_tokens, run.duration_s),
     ),
-    _latency("ttft", "TTFT", "Time to First Token", "Time to first token: first token arrival − sent."),
+    # Latencies of the engine come from completed requests only; dispatch lag and client queue describe
+    # the client, which sent failed requests too.
+    _latency(
+        "ttft",
+        "TTFT",
+        "Time to First Token",
+        "Time to first token: first token arrival − sent.",
+        values=lambda run: [r.ttft_ms for r in run.done if r.ttft_ms is not None],
+    ),
     _latency(
         "tpot",
         "TPOT",
         "Time per Output Token (excl. 1st token)",
         "Time per output token: (E2EL − TTFT) / (output tokens − 1); 1-token outputs excluded.",
+        values=lambda run: [r.tpot_ms for r in run.done if r.tpot_ms is not None],
     ),
     _latency(
         "itl",
         "ITL",
         "Inter-token Latency",
         "Inter-token latency: every gap between consecutive token arrivals of a request.",
+        values=lambda run: [gap for r in run.done for gap in r.itl_ms],
     ),
-    _latency("e2el", "E2EL", "End-to-end Latency", "End-to-end latency: end − sent."),
+    _latency(
+        "e2el",
+        "E2EL",
+        "End-to-end Latency",
+        "End-to-end latency: end − sent.",
+        values=lambda run: [r.e2el_ms for r in run.done if r.e2el_ms is not None],
+    ),
     _latency(
         "dispatch_lag",
         "Dispatch Lag",
         "Dispatch Lag (client lateness)",
         "Harness lateness: ready − scheduled. Large values mean the client, not the engine, set the pace.",
         vllm=False,
+        values=lambda run: [r.dispatch_lag_ms for r in run.sent],
     ),
     _latency(
         "client_queue",
@@ -197,6 +256,7 @@ METRICS: tuple[MetricSpec, ...] = (
         "Client-side Queueing",
         "Wait for a free slot under --max-concurrency: sent − ready.",
         vllm="client_queue_time",
+        values=lambda run: [r.client_queue_ms for r in run.sent],
     ),
     _m(
         "spec_acceptance_rate",
@@ -208,6 +268,8 @@ METRICS: tuple[MetricSpec, ...] = (
         sources=_SPEC_SOURCES,
         vllm="spec_decode_acceptance_rate",
         vllm_scale=100.0,
+        compute=f.speculative("spec_acceptance_rate"),
+        when=f.drafting,
     ),
     _m(
         "spec_mean_acceptance_length",
@@ -218,6 +280,8 @@ METRICS: tuple[MetricSpec, ...] = (
         group=SPECULATIVE,
         sources=_SPEC_SOURCES,
         vllm="spec_decode_acceptance_length",
+        compute=f.speculative("spec_mean_acceptance_length"),
+        when=f.drafting,
     ),
     _m(
         "spec_num_drafts",
@@ -228,6 +292,8 @@ METRICS: tuple[MetricSpec, ...] = (
         group=SPECULATIVE,
         sources=_SPEC_SOURCES,
         vllm="spec_decode_num_drafts",
+        compute=f.speculative("spec_num_drafts"),
+        when=f.drafting,
     ),
     _m(
         "spec_num_draft_tokens",
@@ -238,6 +304,8 @@ METRICS: tuple[MetricSpec, ...] = (
         group=SPECULATIVE,
         sources=_SPEC_SOURCES,
         vllm="spec_decode_draft_tokens",
+        compute=f.speculative("spec_num_draft_tokens"),
+        when=f.drafting,
     ),
     _m(
         "spec_num_accepted_tokens",
@@ -248,6 +316,8 @@ METRICS: tuple[MetricSpec, ...] = (
         group=SPECULATIVE,
         sources=_SPEC_SOURCES,
         vllm="spec_decode_accepted_tokens",
+        compute=f.speculative("spec_num_accepted_tokens"),
+        when=f.drafting,
     ),
     _m(
         "spec_acceptance_per_position",

@@ -10,13 +10,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from specbench.metrics.registry import spec_for_key
+from specbench.metrics.registry import MetricValue, spec_for_key
 from specbench.results.gpus import GpuSection
 
 SCHEMA_VERSION = "2.0"
 INDEX_SCHEMA_VERSION = "1.0"
 
-MetricValue = float | int | list[float] | str | None
 RunStatus = Literal["completed", "interrupted", "failed"]
 IndexKind = Literal["head-to-head", "sweep", "slo-search", "single"]
 
