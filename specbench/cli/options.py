@@ -113,8 +113,8 @@ FLAGS: dict[str, Flag] = {
     "sweep.rate_precision": Flag(metavar="5%", parse=_parse_fraction),
 }
 
-# Settings a profile may set but no flag does (none today); the test of the flags names each field's flag
-# or its place here.
+# Settings a profile may set but no flag does (none today): a field whose type no flag can carry (a mapping,
+# a list of sections) goes here. The test of the flags names each field's flag or its place here.
 FILE_ONLY: frozenset[str] = frozenset()
 
 AXES = (*SESSION_AXES, *POINT_AXES)
@@ -161,7 +161,9 @@ def _value_type(annotation: Any) -> Any:
     """The type inside `X | None`."""
     if isinstance(annotation, UnionType) or typing.get_origin(annotation) is typing.Union:
         inner = [arg for arg in typing.get_args(annotation) if arg is not NoneType]
-        return inner[0] if len(inner) == 1 else str
+        lists = [arg for arg in inner if typing.get_origin(arg) is list]
+        # `int | list[int]`: one value or several, read as a comma-separated list.
+        return inner[0] if len(inner) == 1 else (lists[0] if lists else str)
     return annotation
 
 

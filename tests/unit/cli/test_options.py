@@ -57,3 +57,10 @@ def test_the_new_vllm_dtype_flag_reaches_the_setting(tmp_path, capsys, monkeypat
     monkeypatch.chdir(tmp_path)
     assert main(["run", "--engine", "echo", "--vllm-dtype", "half", "--dry-run"]) == 0
     assert "flag --vllm-dtype" in capsys.readouterr().out
+
+
+def test_a_field_of_one_value_or_several_reads_a_comma_separated_list() -> None:
+    from specbench.cli.options import _value_type
+
+    assert _value_type(int | list[int] | None) == list[int]
+    assert _value_type(float | None) is float
