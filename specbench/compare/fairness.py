@@ -29,6 +29,7 @@ _FACTS: tuple[_Fact, ...] = (
     ),
     _Fact("hardware", lambda f: f.gpu, lambda f: str(f.gpu)),
     _Fact("weights", lambda f: f.weights, lambda f: f"{f.weights} weights"),
+    _Fact("token counts", lambda f: f.token_counts, lambda f: f"{f.token_counts} counts"),
 )
 _LENGTHS: tuple[tuple[str, Callable[[RunFacts], float | None]], ...] = (
     ("input lengths", lambda f: f.mean_input_tokens),

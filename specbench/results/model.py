@@ -37,6 +37,9 @@ class RunSection(_Section):
     requests_file: str | None = Field(None, description="Per-request records, beside the result.")
     engine_log: str | None = Field(None, description="The engine's own log, beside the result.")
     num_not_sent: int = 0
+    token_count_checks: dict[str, int] | None = Field(
+        None, description="What the checks of output-token counts found (metrics/token_counts.py)."
+    )
     error: str | None = Field(None, description="Why a failed point produced no measurement.")
     notes: list[str] = []
     warnings: list[str] = []
