@@ -17,7 +17,8 @@ SCHEMA_VERSION = "2.0"
 INDEX_SCHEMA_VERSION = "1.0"
 
 MetricValue = float | int | list[float] | str | None
-RunStatus = Literal["completed", "interrupted", "failed"]
+# incomplete: every figure was measured, but some of the run's files were not written (a full disk).
+RunStatus = Literal["completed", "interrupted", "incomplete", "failed"]
 IndexKind = Literal["head-to-head", "sweep", "slo-search", "single"]
 
 

@@ -41,6 +41,8 @@ from specbench.session.interrupts import Interrupts, RunPhase, StartInterrupted
 from specbench.session.models import check_context, ignored_settings_notes, resolve_models, workload_tokenizer
 from specbench.session.output import (
     PointOutput,
+    keep_earlier_result,
+    mark_incomplete,
     point_file_name,
     point_label,
     print_files,
@@ -132,6 +134,9 @@ class PlanRunner:
         # will go is proven writable.
         prepared = [self._prepare(session_plan) for session_plan in self.plan.sessions]
         check_writable(self.directory or result_path(self.plan.sessions[0].config).parent)
+        if self.directory is None:
+            # Before the engine's log opens beside the result: an earlier result keeps its own log.
+            keep_earlier_result(result_path(prepared[0].config), self.console, before_engine_log=True)
         with self.interrupts.installed():
             for session in prepared:
                 if self.interrupts.signum is not None:
@@ -325,7 +330,7 @@ class PlanRunner:
         if stopped_early is not None:
             result.run.warnings.append(f"stopped early by the SLO search: {stopped_early}")
         if records_problem:
-            result.run.warnings.append(records_problem)
+            mark_incomplete(result, records_problem)
         saved, save_problem = save_result(result, output.files.result, self.console)
         render_summary(result, self.console)
         for warning in result.run.warnings:
