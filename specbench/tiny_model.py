@@ -207,12 +207,15 @@ def build_tiny_model(
     max_position_embeddings: int = MAX_POSITIONS,
     residual_scale: float = RESIDUAL_SCALE,
     dtype: str = "bfloat16",
+    vocab_size: int = VOCAB_SIZE,
 ) -> Path:
     """Write a random-weight Llama plus the built-in tokenizer to out_dir and return it.
 
     Every weight is drawn from a generator seeded by (seed, parameter name), so a shallower model
     with the same seed and width is exactly the deeper one with its top layers removed. Weights are
     stored in `dtype`; bfloat16 suits GPUs and vLLM's CPU backend, which casts float32 down anyway.
+    A smaller `vocab_size` (at least the 259 byte and special tokens) gives a model whose vocabulary is
+    smaller than most, for tests of clients that must not assume token ids of a big one.
     """
     if hidden_size % head_dim or hidden_size < head_dim:
         raise ConfigError(f"hidden_size {hidden_size} must be a multiple of head_dim {head_dim}")
@@ -224,7 +227,7 @@ def build_tiny_model(
     import torch
     import transformers
 
-    tokenizer = build_tiny_tokenizer()
+    tokenizer = build_tiny_tokenizer(vocab_size)
     num_heads = hidden_size // head_dim
     config = transformers.LlamaConfig(
         vocab_size=len(tokenizer),
@@ -266,7 +269,7 @@ def build_tiny_model(
     return out_dir
 
 
-def build_tiny_tokenizer() -> PreTrainedTokenizerFast:
+def build_tiny_tokenizer(vocab_size: int = VOCAB_SIZE) -> PreTrainedTokenizerFast:
     """Train the byte-level BPE tokenizer on the built-in corpus (deterministic, a few ms)."""
     _require_model_libraries()
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
@@ -276,7 +279,7 @@ def build_tiny_tokenizer() -> PreTrainedTokenizerFast:
     bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     bpe.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
-        vocab_size=VOCAB_SIZE,
+        vocab_size=vocab_size,
         special_tokens=[PAD_TOKEN, BOS_TOKEN, EOS_TOKEN],
         # Every byte gets a token, so any text (and any random id's bytes) round-trips.
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),

@@ -80,6 +80,7 @@ def compare(
 ) -> None:
     """Put runs side by side: a column per run, ratios to a baseline, and every reason it may be unfair."""
     comparison = read_comparison(paths, baseline=baseline, metrics=metrics)
+    _warn_of_runs_without_result(comparison)
     if output_format is OutputFormat.table and output is None:
         render_comparison(comparison, Console())
     else:
@@ -100,6 +101,16 @@ def compare(
             err.print(f"[yellow]note:[/] {escape(MISSING)}: the page has the table only")
         _write(html, comparison_page(comparison, plots), "--html")
         err.print(f"wrote {escape(str(html))}")
+
+
+def _warn_of_runs_without_result(comparison: Comparison) -> None:
+    """A run of a directory that could not be read (a corrupt figure, a missing file) is a column saying so;
+    stderr says it too, so it is seen whatever the format (JSON on stdout stays JSON)."""
+    err = Console(stderr=True)
+    for run in comparison.runs:
+        if run.result is None and run.error:
+            line = f"[yellow]warning:[/] {escape(run.label)}: no result ({escape(run.error)})"
+            err.print(line, soft_wrap=True)
 
 
 def _write(path: Path, text: str, flag: str) -> None:

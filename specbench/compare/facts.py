@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from specbench.engines.registry import ENGINES
+from specbench.metrics.token_counts import counted_by_tokenizer
 from specbench.results.model import BenchmarkResult
 
 TOOL_NAMES = {
@@ -47,6 +48,7 @@ class RunFacts:
     source: str  # the tool that wrote the file, with its version when known
     status: str
     not_sent: int = 0
+    token_counts: str | None = None  # "exact", or "re-tokenized text" (a server without usage)
 
 
 def facts_of(result: BenchmarkResult) -> RunFacts:
@@ -73,6 +75,7 @@ def facts_of(result: BenchmarkResult) -> RunFacts:
         source=_source(result),
         status=result.run.status,
         not_sent=result.run.num_not_sent,
+        token_counts=_token_counts(result),
     )
 
 
@@ -166,6 +169,17 @@ def _int(value: Any) -> int | None:
 def _per_request(total: Any, completed: float | None) -> float | None:
     total = as_number(total)
     return total / completed if total is not None and completed else None
+
+
+def _token_counts(result: BenchmarkResult) -> str | None:
+    """How output tokens were counted: exactly (by the engine, or the server's usage), or by re-tokenizing
+    streamed text; None for another tool's file, which does not say."""
+    if result.source_format != "specbench":
+        return None
+    settings = result.engine.settings
+    # Results written before `token_totals` said it in words only: "tokenizer (the server reports no usage)".
+    older = str(settings.get("token_counts") or "").startswith("tokenizer (")
+    return "re-tokenized text" if counted_by_tokenizer(settings) or older else "exact"
 
 
 def _gpu(result: BenchmarkResult) -> str | None:

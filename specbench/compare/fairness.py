@@ -29,6 +29,7 @@ _FACTS: tuple[_Fact, ...] = (
     ),
     _Fact("hardware", lambda f: f.gpu, lambda f: str(f.gpu)),
     _Fact("weights", lambda f: f.weights, lambda f: f"{f.weights} weights"),
+    _Fact("token counts", lambda f: f.token_counts, lambda f: f"{f.token_counts} counts"),
 )
 _LENGTHS: tuple[tuple[str, Callable[[RunFacts], float | None]], ...] = (
     ("input lengths", lambda f: f.mean_input_tokens),
@@ -65,6 +66,8 @@ def run_problems(label: str, facts: RunFacts | None, error: str | None, notes: S
     problems = []
     if facts.status == "interrupted":
         problems.append(f"{label} was interrupted: its figures cover only the requests that finished")
+    if facts.status == "incomplete":
+        problems.append(f"{label} is incomplete: some of its files were not written (see its warnings)")
     if facts.failed:
         total = (facts.completed or 0) + facts.failed
         problems.append(f"{label} had {facts.failed} failed requests of {total}")

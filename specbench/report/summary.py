@@ -22,6 +22,7 @@ from specbench.results.model import BenchmarkResult
 Row = tuple[str, str]
 TITLE = "Serving Benchmark Result"
 INTERRUPTED_NOTE = "Run interrupted: figures cover only the requests that finished"
+INCOMPLETE_NOTE = "Run incomplete: some of its files were not written (see the warnings)"
 
 
 def render_summary(result: BenchmarkResult, console: Console) -> None:
@@ -32,6 +33,9 @@ def render_summary(result: BenchmarkResult, console: Console) -> None:
     metrics = _shown(result.metrics)
     if result.run.status == "interrupted":
         table.add_row(f"[bold yellow]⚠ {INTERRUPTED_NOTE}[/]", "")
+        table.add_section()
+    elif result.run.status == "incomplete":
+        table.add_row(f"[bold yellow]⚠ {INCOMPLETE_NOTE}[/]", "")
         table.add_section()
     for group, specs in groupby(METRICS, key=lambda spec: spec.group):
         rows = [row for spec in specs for row in _rows(spec, metrics)]

@@ -120,17 +120,60 @@ def fallback_path(path: Path) -> Path:
     return Path(tempfile.gettempdir()) / f"specbench-{os.getpid()}-{path.name}"
 
 
-def set_aside_previous(path: Path) -> Path | None:
-    """Keep an earlier run's result (and its records and log) under a timestamped name."""
+# A result's companions: the run-section field that names each, and where it lies beside the result.
+_COMPANIONS = (("requests_file", requests_path), ("engine_log", engine_log_path))
+
+
+def set_aside_previous(path: Path, *, orphans: bool = False) -> Path | None:
+    """Keep an earlier run's result, its records and its log together under one timestamped name, the
+    result rewritten to name them there: left as they were, it would name the files the next run writes.
+
+    With `orphans`, companions without a result (a run whose engine never started left its log) are kept
+    aside too, so a new run never appends to them: only before the new run opens its own log there.
+    Returns the kept result's path, None where there was none."""
     if not path.exists():
+        for _, companion in _COMPANIONS if orphans else ():
+            if companion(path).exists():
+                orphan = companion(path)
+                stamped = path.with_name(f"{path.stem}.{_mtime_stamp(orphan)}{path.suffix}")
+                os.replace(orphan, companion(stamped))
         return None
     stamp = _mtime_stamp(path)
     kept = path.with_name(f"{path.stem}.{stamp}{path.suffix}")
+    number = 1
+    while kept.exists():  # runs within one second: never over a result kept before
+        number += 1
+        kept = path.with_name(f"{path.stem}.{stamp}-{number}{path.suffix}")
     os.replace(path, kept)
-    for companion in (requests_path, engine_log_path):
+    moved = {}
+    for field, companion in _COMPANIONS:
         if companion(path).exists():
             os.replace(companion(path), companion(kept))
+            moved[field] = companion(kept).name
+    _rename_companions(kept, {field: moved.get(field) for field, _ in _COMPANIONS}, old=path)
     return kept
+
+
+def _rename_companions(result: Path, names: dict[str, str | None], *, old: Path) -> None:
+    """Point the kept result at its companions' new names; one that named a companion that was not there
+    names nothing (the next run's file would take its name). A file that is not a specbench result of
+    this shape is left as it is."""
+    try:
+        data = json.loads(result.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return
+    run = data.get("run") if isinstance(data, dict) else None
+    if not isinstance(run, dict):
+        return
+    changed = False
+    for field, companion in _COMPANIONS:
+        if run.get(field) == companion(old).name and run.get(field) != names[field]:
+            run[field] = names[field]
+            changed = True
+    if changed:
+        times = result.stat()
+        write_json_atomic(result, data)
+        os.utime(result, ns=(times.st_atime_ns, times.st_mtime_ns))  # its name's stamp stays its own time
 
 
 def _mtime_stamp(path: Path) -> str:

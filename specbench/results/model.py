@@ -16,7 +16,8 @@ from specbench.results.gpus import GpuSection
 SCHEMA_VERSION = "2.0"
 INDEX_SCHEMA_VERSION = "1.0"
 
-RunStatus = Literal["completed", "interrupted", "failed"]
+# incomplete: every figure was measured, but some of the run's files were not written (a full disk).
+RunStatus = Literal["completed", "interrupted", "incomplete", "failed"]
 IndexKind = Literal["head-to-head", "sweep", "slo-search", "single"]
 
 
@@ -36,6 +37,9 @@ class RunSection(_Section):
     requests_file: str | None = Field(None, description="Per-request records, beside the result.")
     engine_log: str | None = Field(None, description="The engine's own log, beside the result.")
     num_not_sent: int = 0
+    token_count_checks: dict[str, int] | None = Field(
+        None, description="What the checks of output-token counts found (metrics/token_counts.py)."
+    )
     error: str | None = Field(None, description="Why a failed point produced no measurement.")
     notes: list[str] = []
     warnings: list[str] = []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import queue
 import threading
@@ -61,8 +63,11 @@ class JsonlRecordWriter:
         self._batches: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
         self._error: OSError | None = None
         self._closed = False
+        self.lost = 0  # records handed to the file thread that are not in the file (a write failed)
         path.parent.mkdir(parents=True, exist_ok=True)
-        file = path.open("wb")
+        # Unbuffered: each batch is written by calls whose bytes are counted, so a failed write can be cut
+        # back to the last whole line.
+        file = path.open("wb", buffering=0)
         # A daemon, so a writer that is never closed cannot keep the process alive at exit.
         self._thread = threading.Thread(
             target=self._write_batches, args=(file,), name="specbench-records", daemon=True
@@ -95,22 +100,31 @@ class JsonlRecordWriter:
         self._thread.join()
         if self._error is not None:
             reason = self._error.strerror or str(self._error)
-            raise SpecbenchError(f"could not write the per-request records to {self.path}: {reason}")
+            raise SpecbenchError(
+                f"could not write the per-request records to {self.path}: {reason} ({self.count - self.lost} "
+                f"of {self.count} records are in the file)"
+            )
 
     def _write_batches(self, file: BinaryIO) -> None:
+        whole = 0  # bytes of the file that end a record: after a failed write the file is cut back to them
         try:
             while (batch := self._batches.get()) is not None:
                 if self._error is not None:
-                    continue  # keep draining so close() does not hang
+                    self.lost += batch.count(b"\n")  # keep draining so close() does not hang
+                    continue
                 try:
-                    file.write(batch)
-                    file.flush()
+                    _write_all(file, batch)
+                    whole += len(batch)
                 except OSError as exc:
                     self._error = exc
+                    self.lost += batch.count(b"\n")
+                    # A full disk may take part of a batch: never leave a half line at the end.
+                    with contextlib.suppress(OSError):
+                        file.truncate(whole)
         finally:
             try:
                 file.close()
-            except OSError as exc:  # the failed batch is still buffered and fails again
+            except OSError as exc:
                 self._error = self._error or exc
 
     def __enter__(self) -> JsonlRecordWriter:
@@ -120,6 +134,16 @@ class JsonlRecordWriter:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+
+def _write_all(file: BinaryIO, data: bytes) -> None:
+    """Every byte of `data`, however many write calls it takes (an unbuffered write may take part)."""
+    view = memoryview(data)
+    while view:
+        written = file.write(view)
+        if not written:
+            raise OSError(errno.EIO, "the file took no bytes")
+        view = view[written:]
 
 
 def read_records(path: Path) -> list[RequestRecord]:

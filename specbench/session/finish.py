@@ -13,7 +13,7 @@ from specbench.config import RunConfig
 from specbench.engines.base import EngineInfo
 from specbench.report.summary import render_summary
 from specbench.results.model import BenchmarkResult
-from specbench.session.output import PointOutput, print_files, save_result
+from specbench.session.output import PointOutput, mark_incomplete, print_files, save_result
 from specbench.session.point import MeasuredPoint, Telemetry, build_result
 from specbench.workload.types import Workload
 
@@ -62,7 +62,7 @@ def finish_point(
     if stopped_early is not None:
         result.run.warnings.append(f"stopped early by the SLO search: {stopped_early}")
     if records_problem:
-        result.run.warnings.append(records_problem)
+        mark_incomplete(result, records_problem)
     saved, save_problem = save_result(result, output.files.result, console)
     render_summary(result, console)
     for warning in result.run.warnings:

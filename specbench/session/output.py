@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from specbench.config import EngineName, RunConfig
-from specbench.errors import SpecbenchError, cannot_write
+from specbench.errors import ConfigError, SpecbenchError, cannot_write
 from specbench.results.files import (
     check_writable,
     default_result_name,
@@ -38,9 +38,7 @@ class PointOutput:
     @classmethod
     def open(cls, path: Path, *, save_requests: bool, console: Console) -> PointOutput:
         check_writable(path.parent)
-        kept = set_aside_previous(path)
-        if kept is not None:
-            console.print(f"An earlier result at {escape(str(path))} was kept as {escape(kept.name)}")
+        keep_earlier_result(path, console)
         records = requests_path(path) if save_requests else None
         try:
             writer = JsonlRecordWriter(records) if records is not None else None
@@ -59,18 +57,48 @@ class PointOutput:
         return None
 
 
+def keep_earlier_result(path: Path, console: Console, *, before_engine_log: bool = False) -> Path | None:
+    """Set an earlier run's result at `path` aside with its records and engine log (results/files.py).
+
+    A single run calls this before its engine starts (`before_engine_log`): the engine's log file opens
+    then, and it is one of the files the earlier result keeps; set aside later, the new run's log would go
+    with the old result. Only then is a log left without a result set aside too.
+    """
+    try:
+        kept = set_aside_previous(path, orphans=before_engine_log)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot keep the earlier result at {path} aside: {exc.strerror or exc}; pass another --output"
+        ) from None
+    if kept is not None:
+        console.print(f"An earlier result at {escape(str(path))} was kept as {escape(kept.name)}")
+    return kept
+
+
+def mark_incomplete(result: BenchmarkResult, why: str) -> None:
+    """A run whose figures were measured but whose files were not all written (a full disk): its status
+    says so, and a warning says what is missing."""
+    if result.run.status == "completed":
+        result.run.status = "incomplete"
+    result.run.warnings.append(why)
+
+
 def save_result(result: BenchmarkResult, path: Path, console: Console) -> tuple[Path | None, str | None]:
     """Write the result; where its path fails, to a fallback it names; failing that, print it.
 
-    Returns where it went (None: printed) and, if not to `path`, the one-line problem.
+    A result saved elsewhere names its records and engine log by their full paths (they stayed beside
+    `path`), or says they were lost, and its status is incomplete. Returns where it went (None: printed)
+    and, if not to `path`, the one-line problem.
     """
-    data = result.to_json_dict()
     try:
-        write_json_atomic(path, data)
+        write_json_atomic(path, result.to_json_dict())
         return path, None
     except OSError as exc:
         reason = exc.strerror or str(exc)
     fallback = fallback_path(path)
+    _name_companions_from_afar(result, path.parent)
+    mark_incomplete(result, f"the result could not be written to {path} ({reason})")
+    data = result.to_json_dict()
     try:
         write_json_atomic(fallback, data)
     except OSError:
@@ -80,6 +108,22 @@ def save_result(result: BenchmarkResult, path: Path, console: Console) -> tuple[
             f"could not write the result to {path} ({reason}) nor to {fallback}: it was printed above",
         )
     return fallback, f"could not write the result to {path} ({reason}); it was saved to {fallback}"
+
+
+def _name_companions_from_afar(result: BenchmarkResult, directory: Path) -> None:
+    """The records and log a result names lie in `directory`: named by full path for a result saved
+    elsewhere, or named no more where they are gone."""
+    run = result.run
+    if run.requests_file is not None:
+        records = (directory / run.requests_file).absolute()
+        if records.is_file():
+            run.requests_file = str(records)
+        else:
+            run.requests_file = None
+            run.warnings.append(f"the per-request records were lost (no {records})")
+    if run.engine_log is not None:
+        log = (directory / run.engine_log).absolute()
+        run.engine_log = str(log) if log.is_file() else None
 
 
 def point_label(config: RunConfig, varied: Sequence[str]) -> str | None:

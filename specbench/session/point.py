@@ -17,6 +17,7 @@ from specbench.engines.registry import engine_spec
 from specbench.environment import collect_environment
 from specbench.metrics import compute_metrics
 from specbench.metrics.registry import merge_sources
+from specbench.metrics.token_counts import TOKENIZER_WARNING, check_token_counts, counted_by_tokenizer
 from specbench.records import RequestRecord
 from specbench.results.gpus import GpuSection
 from specbench.results.model import BenchmarkResult, EngineSection, RunSection
@@ -112,6 +113,7 @@ def build_result(
     )
     info = asdict(engine)
     info.pop("max_model_len")  # for the context check; a served model's settings name it already
+    tokens = check_token_counts(outcome.records)
     return BenchmarkResult(
         run=RunSection(
             id=run_id,
@@ -123,12 +125,17 @@ def build_result(
             engine_log=files.engine_log.name if _has_content(files.engine_log) else None,
             num_not_sent=outcome.not_sent,
             notes=list(notes),
-            warnings=client_warnings(
-                outcome.records,
-                metrics,
-                rate=config.workload.rate,
-                beside_inference=engine_spec(config.engine).measures_inference,
-            ),
+            warnings=[
+                *([TOKENIZER_WARNING] if counted_by_tokenizer(engine.settings) else []),
+                *tokens.warnings(),
+                *client_warnings(
+                    outcome.records,
+                    metrics,
+                    rate=config.workload.rate,
+                    beside_inference=engine_spec(config.engine).measures_inference,
+                ),
+            ],
+            token_count_checks=tokens.as_dict(),
         ),
         engine=EngineSection(**info, draft_model=str(config.draft_model) if config.draft_model else None),
         workload=workload.summary,

@@ -27,7 +27,7 @@ from specbench.session.interrupts import Interrupts, RunPhase, StartInterrupted
 from specbench.session.layout import RunLayout, new_run_id
 from specbench.session.live import measure_live
 from specbench.session.models import check_context
-from specbench.session.output import PointOutput
+from specbench.session.output import PointOutput, keep_earlier_result
 from specbench.session.points import PointGenerator, PointReport, PointSpec
 from specbench.session.prepare import PreparedSession, prepare_plan
 from specbench.session.probe_watch import ProbeWatch
@@ -65,6 +65,11 @@ class PlanRunner:
     async def run(self) -> RunReport:
         # Everything that can be checked is, before any engine starts (the same checks as --dry-run).
         prepared = prepare_plan(self.layout)
+        if self.layout.directory is None:
+            # Before the engine's log opens beside the result: an earlier result keeps its own log.
+            keep_earlier_result(
+                self.layout.result_file(prepared[0].config), self.console, before_engine_log=True
+            )
         with self.interrupts.installed():
             for session in prepared:
                 if self.interrupts.signum is not None:

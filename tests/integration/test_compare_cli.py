@@ -128,3 +128,49 @@ def test_compare_with_an_unknown_metric_or_baseline_is_one_line(tmp_path: Path, 
     lines = capsys.readouterr().err.strip().splitlines()
     assert lines[0].startswith("error: --metrics: no metric 'speed'")
     assert lines[1] == "error: --baseline 2: there are 1 runs; pick 1 to 1"
+
+
+def refuse_constant(name: str) -> None:
+    raise AssertionError(f"{name} in JSON output")
+
+
+def corrupt_copy(path: Path, **figures: object) -> Path:
+    data = make_result().to_json_dict() | figures
+    path.write_text(json.dumps(data))  # NaN written as NaN, as json.dumps does by default
+    return path
+
+
+@pytest.mark.parametrize("output_format", ["table", "json"])
+def test_compare_refuses_a_figure_of_the_wrong_type_or_nan_naming_file_and_field(
+    tmp_path: Path, capsys, output_format: str
+) -> None:
+    good = save(make_result(), tmp_path / "good.json")
+    words = corrupt_copy(tmp_path / "words.json", completed="fifty", mean_ttft_ms="fast")
+    nan = corrupt_copy(tmp_path / "nan.json", output_throughput=float("nan"))
+    assert main(["compare", str(good), str(words), "--format", output_format]) == 2
+    assert main(["compare", str(good), str(nan), "--format", output_format]) == 2
+    captured = capsys.readouterr()
+    assert "nan" not in captured.out.lower() and "—" not in captured.out
+    first, second = captured.err.strip().splitlines()
+    assert str(words) in first and "completed is 'fifty'" in first and "mean_ttft_ms is 'fast'" in first
+    assert str(nan) in second and "output_throughput is NaN" in second
+
+
+def test_a_corrupt_result_in_a_run_directory_is_shown_as_invalid_and_warned_about(
+    tmp_path: Path, capsys
+) -> None:
+    code = main(
+        ["run", "--engine", "echo", "--method", "target-ar,speculative", *FAST, "--output-dir", str(tmp_path)]
+    )
+    assert code == 0
+    directory = run_directory(tmp_path)
+    spoiled = directory / "benchmark_results_speculative_echo.json"
+    data = json.loads(spoiled.read_text()) | {"output_throughput": float("nan")}
+    spoiled.write_text(json.dumps(data))
+    capsys.readouterr()
+    assert main(["compare", str(directory), "--format", "json"]) == 0
+    captured = capsys.readouterr()
+    runs = json.loads(captured.out, parse_constant=refuse_constant)["runs"]
+    assert runs[1]["error"] and "output_throughput is NaN" in runs[1]["error"]
+    assert "warning: speculative: no result" in captured.err
+    assert f"{spoiled}: a figure is not a finite number (output_throughput is NaN)" in captured.err

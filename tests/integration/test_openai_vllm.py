@@ -1,5 +1,8 @@
-"""`specbench run --engine openai` against a real `vllm serve` (CPU build) of the tiny model, started once for
-the module: completions, chat, and the speculative-decoding counters read from its /metrics."""
+"""`specbench run --engine openai` against a real `vllm serve` (CPU build) of a tiny model, started once for
+the module: completions, chat, and the speculative-decoding counters read from its /metrics.
+
+The served model's vocabulary has 334 tokens, smaller than most: a client that assumes token ids of a big
+vocabulary (a start-up probe sending ids 1000+) is refused by it, and output tokens must still be exact."""
 
 from __future__ import annotations
 
@@ -18,12 +21,14 @@ import pytest
 
 from specbench.cli import main
 from specbench.runner.record_writer import read_records
+from specbench.tiny_model import SEED, build_tiny_model
 
 pytestmark = [pytest.mark.vllm, pytest.mark.slow]
 START_TIMEOUT_S = 600  # a 2-core machine shared with other jobs has taken 3 minutes
 SPEC_CONFIG = '{"method":"ngram","num_speculative_tokens":3,"prompt_lookup_min":2,"prompt_lookup_max":3}'
 # The tiny tokenizer has no chat template; chat needs one: the user's message as it is.
 CHAT_TEMPLATE = "{% for message in messages %}{{ message['content'] }}{% endfor %}"
+SMALL_VOCAB = 334  # the byte-level alphabet, three special tokens and 75 merges
 
 
 def free_port() -> int:
@@ -33,7 +38,19 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def vllm_server(tiny_models, tmp_path_factory) -> Iterator[str]:
+def small_vocab_model(tmp_path_factory) -> Path:
+    """A tiny Llama whose vocabulary (334 tokens) is smaller than the ids a careless client would send."""
+    return build_tiny_model(
+        tmp_path_factory.mktemp("small-vocab") / "model",
+        num_layers=2,
+        hidden_size=128,
+        seed=SEED,
+        vocab_size=SMALL_VOCAB,
+    )
+
+
+@pytest.fixture(scope="module")
+def vllm_server(small_vocab_model, tmp_path_factory) -> Iterator[str]:
     pytest.importorskip("vllm")
     port = free_port()
     log = tmp_path_factory.mktemp("vllm-serve") / "server.log"
@@ -42,7 +59,7 @@ def vllm_server(tiny_models, tmp_path_factory) -> Iterator[str]:
         "-m",
         "vllm.entrypoints.openai.api_server",
         "--model",
-        str(tiny_models.target),
+        str(small_vocab_model),
         "--host",
         "127.0.0.1",
         "--port",
@@ -88,6 +105,7 @@ def vllm_server(tiny_models, tmp_path_factory) -> Iterator[str]:
 
 
 def run_served(base_url: str, tokenizer: Path, out: Path, *args: str) -> dict:
+    """8 requests at once, 32 in / 12 out tokens; `args` come last, so they may change those."""
     code = main(
         [
             "run",
@@ -114,8 +132,10 @@ def run_served(base_url: str, tokenizer: Path, out: Path, *args: str) -> dict:
     return json.loads(out.read_text())
 
 
-def test_completions_measure_every_request_with_exact_counts(vllm_server, tiny_models, tmp_path) -> None:
-    result = run_served(vllm_server, tiny_models.target, tmp_path / "served.json")
+def test_completions_measure_every_request_with_exact_counts(
+    vllm_server, small_vocab_model, tmp_path
+) -> None:
+    result = run_served(vllm_server, small_vocab_model, tmp_path / "served.json")
     assert (result["completed"], result["failed"]) == (8, 0)
     assert result["engine"]["settings"]["prompt_format"] == "token ids"
     assert (
@@ -133,9 +153,9 @@ def test_completions_measure_every_request_with_exact_counts(vllm_server, tiny_m
 
 
 def test_speculative_decoding_figures_come_from_the_servers_metrics(
-    vllm_server, tiny_models, tmp_path
+    vllm_server, small_vocab_model, tmp_path
 ) -> None:
-    result = run_served(vllm_server, tiny_models.target, tmp_path / "spec.json", "--method", "speculative")
+    result = run_served(vllm_server, small_vocab_model, tmp_path / "spec.json", "--method", "speculative")
     assert result["spec_num_drafts"] > 0
     assert result["spec_num_draft_tokens"] == 3 * result["spec_num_drafts"]
     assert 0 <= result["spec_num_accepted_tokens"] <= result["spec_num_draft_tokens"]
@@ -150,9 +170,9 @@ def test_speculative_decoding_figures_come_from_the_servers_metrics(
 
 
 def test_chat_goes_through_the_servers_template_and_counts_its_tokens(
-    vllm_server, tiny_models, tmp_path
+    vllm_server, small_vocab_model, tmp_path
 ) -> None:
-    result = run_served(vllm_server, tiny_models.target, tmp_path / "chat.json", "--chat")
+    result = run_served(vllm_server, small_vocab_model, tmp_path / "chat.json", "--chat")
     assert (result["completed"], result["failed"]) == (8, 0)
     assert result["engine"]["settings"]["endpoint"].endswith("/v1/chat/completions")
     assert result["engine"]["settings"]["prompt_format"] == "text"
@@ -160,3 +180,24 @@ def test_chat_goes_through_the_servers_template_and_counts_its_tokens(
     # The decoded prompt re-tokenized by the server, template and all: input tokens are its count.
     records = read_records(tmp_path / "chat_requests.jsonl")
     assert sum(record.prompt_tokens for record in records) == result["engine_prompt_tokens"]
+
+
+def test_40_requests_at_8_per_second_count_exactly_40_times_32_output_tokens(
+    vllm_server, small_vocab_model, tmp_path
+) -> None:
+    # As a user would check it against `vllm bench serve`: 40 requests at 8 req/s, 32 in / 32 out.
+    assert json.loads((small_vocab_model / "config.json").read_text())["vocab_size"] < 1000
+    args = ("--num-prompts", "40", "--rate", "8", "--output-len", "32")
+    result = run_served(vllm_server, small_vocab_model, tmp_path / "rate8.json", *args)
+    assert (result["completed"], result["failed"]) == (40, 0)
+    assert result["engine"]["settings"]["token_totals"] == "server usage"
+    assert result["total_output_tokens"] == 40 * 32 == result["engine_generation_tokens"]
+    for record in read_records(tmp_path / "rate8_requests.jsonl"):
+        assert record.output_tokens == 32 == sum(record.chunk_tokens)
+        assert record.finish_reason == "length"
+    assert result["run"]["token_count_checks"] == {
+        "requests_checked": 40,
+        "length_limited": 40,
+        "length_limited_miscounted": 0,
+        "chunk_sum_disagrees_with_total": 0,
+    }

@@ -12,6 +12,9 @@ import pytest
 
 import specbench.session.output as output
 from specbench.cli import main
+from specbench.results.readers import read_results
+from specbench.results.readers.records import load_records
+from tests.unit.test_record_writer import FillingFile
 
 RUN = ["run", "--engine", "echo", "--num-prompts", "20", "--rate", "200"]
 
@@ -62,3 +65,42 @@ def test_result_files_are_readable_by_others_as_the_umask_allows(tmp_path: Path)
     assert (tmp_path / "r.json").stat().st_mode & 0o777 == (
         tmp_path / "r_requests.jsonl"
     ).stat().st_mode & 0o777
+
+
+def test_a_result_at_a_fallback_names_its_records_where_they_are_and_says_it_is_incomplete(
+    tmp_path: Path, capfd, disk_full_at, monkeypatch
+):
+    monkeypatch.setattr(output, "fallback_path", lambda path: tmp_path / "fallback" / path.name)
+    disk_full_at.add((tmp_path / "out").resolve())
+    (tmp_path / "out").mkdir()
+    assert main([*RUN, "--output", str(tmp_path / "out" / "r.json")]) == 1
+    capfd.readouterr()
+    saved = tmp_path / "fallback" / "r.json"
+    (loaded,) = read_results(saved).runs
+    assert loaded.result.run.status == "incomplete"
+    assert loaded.result.run.requests_file == str(tmp_path / "out" / "r_requests.jsonl")
+    assert len(load_records(loaded)) == 20  # the records the fallback result names are there
+    assert any("could not be written to" in warning for warning in loaded.result.run.warnings)
+
+
+def test_records_cut_by_a_full_disk_end_on_a_whole_line_and_the_result_says_incomplete(
+    tmp_path: Path, capfd, monkeypatch
+):
+    real_open = Path.open
+
+    def records_disk_fills(self: Path, *args, **kwargs):
+        file = real_open(self, *args, **kwargs)
+        return FillingFile(file, capacity=3000) if self.name.endswith("_requests.jsonl") else file
+
+    monkeypatch.setattr(Path, "open", records_disk_fills)
+    out = tmp_path / "r.json"
+    assert main([*RUN, "--output", str(out)]) == 1
+    monkeypatch.undo()
+    err = capfd.readouterr().err
+    assert "could not write the per-request records" in err and "of 20 records are in the file" in err
+    data = (tmp_path / "r_requests.jsonl").read_bytes()
+    assert data == b"" or data.endswith(b"\n")  # whole records only, however few the full disk took
+    (loaded,) = read_results(out).runs
+    assert loaded.result.run.status == "incomplete"
+    assert loaded.result.metrics["completed"] == 20  # every figure was measured
+    assert len(load_records(loaded)) == data.count(b"\n") < 20

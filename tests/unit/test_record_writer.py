@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import time
 from pathlib import Path
@@ -124,3 +125,45 @@ def test_reader_skips_blank_lines(tmp_path: Path) -> None:
     path = tmp_path / "requests.jsonl"
     path.write_text(json.dumps(finished().to_json_dict()) + "\n\n", encoding="utf-8")
     assert read_records(path) == [finished()]
+
+
+class FillingFile:
+    """A file on a disk that fills after `capacity` bytes: a write takes what fits, then fails (ENOSPC)."""
+
+    def __init__(self, real, capacity: int) -> None:
+        self.real, self.capacity = real, capacity
+
+    def write(self, data) -> int:
+        room = self.capacity - self.real.tell()
+        if room <= 0:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return self.real.write(bytes(data[:room]))
+
+    def truncate(self, size: int) -> int:
+        return self.real.truncate(size)
+
+    def close(self) -> None:
+        self.real.close()
+
+
+def test_a_disk_that_fills_mid_record_leaves_whole_lines_only_and_close_says_how_many(
+    tmp_path: Path, monkeypatch
+) -> None:
+    line = len(json.dumps(finished().to_json_dict(), separators=(",", ":"))) + 1
+    real_open = Path.open
+
+    def filling_open(self: Path, *args, **kwargs):
+        return FillingFile(real_open(self, *args, **kwargs), capacity=int(2.5 * line))
+
+    monkeypatch.setattr(Path, "open", filling_open)
+    path = tmp_path / "requests.jsonl"
+    writer = JsonlRecordWriter(path, flush_every_s=3600)
+    for request_id in range(4):
+        writer.write(finished(request_id))
+        writer.flush()  # one batch per record: the third is cut half-way by the full disk
+    with pytest.raises(SpecbenchError, match=r"No space left on device \(2 of 4 records are in the file\)"):
+        writer.close()
+    monkeypatch.undo()
+    assert path.read_bytes().endswith(b"\n")
+    assert [record.request_id for record in read_records(path)] == [0, 1]
+    assert writer.lost == 2

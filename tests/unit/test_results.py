@@ -9,6 +9,7 @@ import pytest
 from specbench.config import RunConfig
 from specbench.results.files import (
     default_result_name,
+    engine_log_path,
     requests_path,
     result_path,
     set_aside_previous,
@@ -60,6 +61,35 @@ def test_an_earlier_result_and_its_records_are_set_aside_not_overwritten(tmp_pat
     assert kept is not None and kept.exists() and not path.exists()
     assert requests_path(kept).exists()
     assert set_aside_previous(path) is None
+
+
+def test_a_kept_result_names_its_records_and_log_under_their_kept_names(tmp_path: Path):
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps({"run": {"requests_file": "r_requests.jsonl", "engine_log": "r_engine.log"}}))
+    requests_path(path).write_text("")
+    engine_log_path(path).write_text("log")
+    mtime = path.stat().st_mtime_ns
+    kept = set_aside_previous(path)
+    assert kept is not None
+    run = json.loads(kept.read_text())["run"]
+    assert run == {"requests_file": f"{kept.stem}_requests.jsonl", "engine_log": f"{kept.stem}_engine.log"}
+    assert (tmp_path / run["requests_file"]).exists() and (tmp_path / run["engine_log"]).read_text() == "log"
+    assert kept.stat().st_mtime_ns == mtime  # its name's time stamp stays its own
+
+
+def test_a_kept_result_whose_records_were_gone_names_none_rather_than_the_next_runs(tmp_path: Path):
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps({"run": {"requests_file": "r_requests.jsonl", "engine_log": None}}))
+    kept = set_aside_previous(path)
+    assert kept is not None
+    assert json.loads(kept.read_text())["run"] == {"requests_file": None, "engine_log": None}
+
+
+def test_a_kept_file_that_is_not_a_specbench_result_is_moved_as_it_is(tmp_path: Path):
+    path = tmp_path / "r.json"
+    path.write_text("not json")
+    kept = set_aside_previous(path)
+    assert kept is not None and kept.read_text() == "not json"
 
 
 def test_a_bare_output_name_goes_into_the_output_dir_given_beside_it(tmp_path: Path):

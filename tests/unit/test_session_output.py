@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+import errno
+import io
+import json
+from pathlib import Path
+
+from rich.console import Console
+
+import specbench.session.output as output
 from specbench.config import RunConfig
 from specbench.session.output import point_file_name
+from tests.results_factory import make_result
 
 
 def config(engine: str, method: str = "target-ar", rate: float = 4.0) -> RunConfig:
@@ -27,3 +36,40 @@ def test_a_rate_sweep_adds_the_rate() -> None:
         point_file_name(config("vllm", rate=2.0), ["workload.rate"])
         == "benchmark_results_target_ar_vllm_rate2.json"
     )
+
+
+def result_saved_to_fallback(tmp_path, monkeypatch, requests_file: str) -> dict:
+    """Save a result whose own directory is full; the fallback's JSON."""
+    real_write = output.write_json_atomic
+
+    def write(path: Path, data: dict) -> None:
+        if path.parent == tmp_path / "out":
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_write(path, data)
+
+    monkeypatch.setattr(output, "write_json_atomic", write)
+    monkeypatch.setattr(output, "fallback_path", lambda path: tmp_path / "fallback" / path.name)
+    result = make_result()
+    result.run.requests_file = requests_file
+    saved, problem = output.save_result(result, tmp_path / "out" / "r.json", Console(file=io.StringIO()))
+    assert saved == tmp_path / "fallback" / "r.json" and problem is not None
+    return json.loads(saved.read_text())
+
+
+def test_a_result_saved_to_a_fallback_names_its_records_by_full_path(tmp_path, monkeypatch) -> None:
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "r_requests.jsonl").write_text("")
+    saved = result_saved_to_fallback(tmp_path, monkeypatch, "r_requests.jsonl")
+    assert saved["run"]["requests_file"] == str(tmp_path / "out" / "r_requests.jsonl")
+    assert saved["run"]["status"] == "incomplete"
+
+
+def test_a_result_saved_to_a_fallback_says_when_its_records_were_lost(tmp_path, monkeypatch) -> None:
+    (tmp_path / "out").mkdir()
+    saved = result_saved_to_fallback(tmp_path, monkeypatch, "r_requests.jsonl")
+    assert saved["run"]["requests_file"] is None
+    assert (
+        f"the per-request records were lost (no {tmp_path / 'out' / 'r_requests.jsonl'})"
+        in saved["run"]["warnings"]
+    )
+    assert saved["run"]["status"] == "incomplete"

@@ -167,3 +167,11 @@ def test_cache_dir_follows_specbench_cache_then_xdg(tmp_path: Path, monkeypatch:
     monkeypatch.delenv("XDG_CACHE_HOME")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     assert default_cache_dir() == tmp_path / "home" / ".cache" / "specbench"
+
+
+def test_a_small_vocabulary_model_has_the_vocabulary_asked_for_and_still_round_trips_text(tmp_path) -> None:
+    path = build_tiny_model(tmp_path / "small", num_layers=1, hidden_size=64, seed=0, vocab_size=334)
+    tokenizer = transformers.AutoTokenizer.from_pretrained(str(path))
+    assert len(tokenizer) == 334 == load(path).config.vocab_size
+    ids = tokenizer.encode("Hello, how are you today?", add_special_tokens=False)
+    assert max(ids) < 334 and tokenizer.decode(ids) == "Hello, how are you today?"

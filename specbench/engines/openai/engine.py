@@ -37,10 +37,12 @@ from specbench.engines.openai.stream import CompletionStream, StreamError, error
 from specbench.engines.openai.tokens import TextTokenizer, load_text_tokenizer
 from specbench.engines.vllm.metrics import MetricsSnapshot, run_stats
 from specbench.errors import EngineStartError
+from specbench.metrics.token_counts import TOKEN_TOTALS
 
-# A prompt for probing the server; any ids of a real vocabulary will do when no tokenizer is at hand.
+# A prompt for probing the server: the tokenizer's encoding of this text, or without a tokenizer ids that
+# every vocabulary has (a byte-level one has at least 256 tokens; ids 1000+ are out of a small model's).
 _PROBE_TEXT = "Hello, how are you today?"
-_PROBE_IDS = tuple(range(1000, 1008))
+_PROBE_IDS_WITHOUT_TOKENIZER = tuple(range(100, 108))
 
 
 class OpenAIEngine:
@@ -92,7 +94,7 @@ class OpenAIEngine:
                 model=self._model,
                 chat=self._chat,
                 prompt_format=settings.prompt_format,
-                probe_ids=_PROBE_IDS,
+                probe_ids=_probe_ids(tokenizer),
                 probe_text=_PROBE_TEXT,
                 scrub=self._key.scrub,
             )
@@ -169,6 +171,7 @@ class OpenAIEngine:
             "prompt_format": None if features is None else ("token ids" if features.token_ids else "text"),
             "ignore_eos": None if features is None else features.ignore_eos,
             "token_counts": None if features is None else features.token_counts(),
+            TOKEN_TOTALS: None if features is None else features.token_totals(),
             "sampling": "greedy (temperature 0)",
             "api_key": self._key.describe(),
             "metrics_url": self._metrics_url,
@@ -340,6 +343,11 @@ class OpenAIEngine:
                 "prompts sent as text: the server re-tokenizes them, so input lengths can differ from the "
                 "planned ones by a few tokens; input tokens are the server's count"
             )
+        if self._features is not None and self._features.usage == "none":
+            notes.append(
+                "the server reports no usage: output tokens are counted by re-tokenizing the streamed text, "
+                "which is not exact where text does not round-trip through the tokenizer"
+            )
         if self._features is not None and not self._features.ignore_eos:
             notes.append(
                 "the server refused ignore_eos: a request may end before its output length (see "
@@ -357,6 +365,11 @@ class OpenAIEngine:
                 "requests from other clients meanwhile would count too"
             )
         return notes
+
+
+def _probe_ids(tokenizer: TextTokenizer | None) -> tuple[int, ...]:
+    ids = tuple(tokenizer.encode(_PROBE_TEXT)) if tokenizer is not None else ()
+    return ids or _PROBE_IDS_WITHOUT_TOKENIZER
 
 
 def _metrics_url(setting: str | None, origin: Origin) -> str | None:

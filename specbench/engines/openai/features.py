@@ -2,8 +2,11 @@
 
 One short streamed request with everything vLLM understands — the prompt as token ids, `ignore_eos`,
 usage in every chunk — and, when the server refuses it (HTTP 400/422, as OpenAI's own API does for
-parameters it does not know), again without what its message names (or the next extra, in order), until
-it answers. What it answered with decides how every measured request is sent and counted.
+parameters it does not know; vLLM also answers 200 with an error event in the stream), again without what
+its message names, until it answers. A refusal that names nothing that was asked for fails the start with
+the server's own words: dropping a feature the server did not blame (usage, say, for a prompt it did not
+like) would silently change how every request is counted. What the server answered with decides how
+every measured request is sent and counted.
 """
 
 from __future__ import annotations
@@ -16,12 +19,20 @@ import orjson
 
 from specbench.engines.openai.connection import HttpClient
 from specbench.engines.openai.sse import SseDecoder, event_data
-from specbench.engines.openai.stream import error_text
+from specbench.engines.openai.stream import error_message, error_text, one_line
 from specbench.errors import EngineStartError
+from specbench.metrics.token_counts import SERVER_USAGE, TOKENIZER
 
 Usage = Literal["continuous", "final", "none"]
 _PROBE_TOKENS = 4
 _REFUSED = (400, 422)
+# What a refusal must name for the probe to stop asking for a feature, in the order they are tried.
+_NAMED = (
+    ("ignore_eos", "ignore_eos"),
+    ("continuous_usage", "continuous_usage_stats"),
+    ("token_ids", "prompt"),
+    ("include_usage", "stream_options"),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +53,10 @@ class ServerFeatures:
             return "tokenizer per chunk, server usage for each request's totals"
         return "tokenizer (the server reports no usage)"
 
+    def token_totals(self) -> str:
+        """Where each request's total comes from: the server's usage, or the tokenizer as a last resort."""
+        return TOKENIZER if self.usage == "none" else SERVER_USAGE
+
 
 @dataclass(frozen=True, slots=True)
 class _Ask:
@@ -53,21 +68,23 @@ class _Ask:
     include_usage: bool = True
 
     def drop(self, message: str) -> _Ask | None:
-        """The next thing to stop asking for after a refusal with `message`, or None if nothing is left."""
+        """What to stop asking for after a refusal with `message`: the first thing asked for that the
+        message names; None where it names nothing asked for (the refusal is about something else)."""
         lowered = message.lower()
-        named = [
-            ("ignore_eos", "ignore_eos"),
-            ("continuous_usage", "continuous_usage_stats"),
-            ("token_ids", "prompt"),
-            ("include_usage", "stream_options"),
-        ]
-        for field_name, word in named:
+        for field_name, word in _NAMED:
             if getattr(self, field_name) and word in lowered:
                 return self._without(field_name)
-        for field_name in ("continuous_usage", "ignore_eos", "token_ids", "include_usage"):
-            if getattr(self, field_name):
-                return self._without(field_name)
         return None
+
+    def asked(self) -> str:
+        """What this request asks for beyond a plain streamed completion, in words."""
+        parts = [
+            "the prompt as token ids" if self.token_ids else "the prompt as text",
+            *(["ignore_eos"] if self.ignore_eos else []),
+            *(["usage in every chunk"] if self.continuous_usage else []),
+            *(["usage at the end"] if self.include_usage and not self.continuous_usage else []),
+        ]
+        return ", ".join(parts)
 
     def _without(self, field_name: str) -> _Ask:
         if field_name == "include_usage":
@@ -120,12 +137,11 @@ async def probe_features(
     probe_text: str,
     scrub: Callable[[str], str],
 ) -> ServerFeatures:
-    """Ask once with everything, then without what the server refuses; raise EngineStartError if it never
-    answers with a stream."""
-    ask: _Ask | None = _Ask(token_ids=not chat and prompt_format != "text")
-    last = ""
+    """Ask once with everything, then without what each refusal names; raise EngineStartError for a refusal
+    that names nothing asked for, or an answer that is not a stream."""
+    ask = _Ask(token_ids=not chat and prompt_format != "text")
     url = client.origin.url(path)
-    while ask is not None:
+    while True:
         body = request_body(
             model=model,
             prompt=list(probe_ids) if ask.token_ids else probe_text,
@@ -143,20 +159,55 @@ async def probe_features(
                     f"POST {url} answered with {content_type or 'no content type'}, not a stream of events: "
                     "time to first token cannot be measured against it"
                 )
-            return ServerFeatures(token_ids=ask.token_ids, ignore_eos=ask.ignore_eos, usage=_usage_seen(data))
-        message = scrub(error_text(data))
+            refusal = stream_refusal(data)
+            if refusal is None:
+                return ServerFeatures(
+                    token_ids=ask.token_ids, ignore_eos=ask.ignore_eos, usage=_usage_seen(data)
+                )
+            status, message = refusal[0] or _REFUSED[0], scrub(refusal[1])
+        else:
+            message = scrub(error_text(data))
         if status not in _REFUSED:
             raise EngineStartError(f"POST {url}: HTTP {status}: {message}{_hint(status)}")
-        ask = ask.drop(message)
-        if prompt_format == "token-ids" and (ask is None or not ask.token_ids):
+        fewer = ask.drop(message)
+        if fewer is None:
+            raise EngineStartError(
+                f"POST {url} refused the start-up probe: HTTP {status}: {message} (it asked for "
+                f"{ask.asked()}; the refusal names none of them){_vocabulary_hint(message)}"
+            )
+        if prompt_format == "token-ids" and not fewer.token_ids:
             raise EngineStartError(
                 f"POST {url} refuses prompts as token ids ({message}): use --prompt-format text or auto"
             )
-        last = f"HTTP {status}: {message}"
-    raise EngineStartError(
-        f"POST {url}: {last} (asked for a streamed answer with and without token-id prompts, ignore_eos and "
-        "usage in every chunk)"
-    )
+        ask = fewer
+
+
+def stream_refusal(data: bytes) -> tuple[int | None, str] | None:
+    """The error a 200 stream carries instead of tokens (vLLM answers an out-of-vocabulary prompt so), as
+    (the status its body names, its message); None for a stream without an error event."""
+    for event in SseDecoder().feed(data + b"\n\n"):
+        payload = event_data(event)
+        if payload is None or payload == b"[DONE]":
+            continue
+        try:
+            chunk = orjson.loads(payload)
+        except orjson.JSONDecodeError:
+            continue
+        if isinstance(chunk, dict) and ("error" in chunk or chunk.get("object") == "error"):
+            error = chunk.get("error")
+            code = error.get("code") if isinstance(error, dict) else chunk.get("code")
+            message = error_message(chunk) or "(no message)"
+            return (code if isinstance(code, int) else None), one_line(message)
+    return None
+
+
+def _vocabulary_hint(message: str) -> str:
+    if "vocab" in message.lower():
+        return (
+            ": the probe's prompt is the tokenizer's encoding of a short text; pass the served model's "
+            "tokenizer with --tokenizer DIR"
+        )
+    return ""
 
 
 def _usage_seen(data: bytes) -> Usage:

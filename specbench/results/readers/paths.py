@@ -6,6 +6,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from specbench.results.figure_check import check_figures
 from specbench.results.load import ResultFileError, read_json_documents
 from specbench.results.model import ResultIndex
 from specbench.results.readers.formats import INDEX, detect_format
@@ -43,6 +44,9 @@ def read_results(path: Path) -> ResultSet:
             raise ResultFileError(
                 f"{path} looks like {fmt.description} but cannot be read: {_reason(exc)}"
             ) from None
+        for result in results:
+            # A figure that is not a number would show as "—" or "nan×": refused here, naming it.
+            check_figures(result.metrics, path)
         runs += [LoadedRun(path=path, result=result, records=records) for result in results]
     if not runs:
         raise ResultFileError(f"{path} is {formats[0].description} with no benchmark in it")
