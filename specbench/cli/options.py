@@ -81,6 +81,7 @@ FLAG_KEYS: dict[str, str] = {
     "probe_seconds": "sweep.probe_seconds",
     "probe_requests": "sweep.probe_requests",
     "max_probes": "sweep.max_probes",
+    "confirm_factor": "sweep.confirm_factor",
     "settle_s": "sweep.settle_s",
 }
 

@@ -153,6 +153,7 @@ def run(
     probe_seconds: Annotated[float | None, _opt("probe_seconds")] = None,
     probe_requests: Annotated[int | None, _opt("probe_requests")] = None,
     max_probes: Annotated[int | None, _opt("max_probes")] = None,
+    confirm_factor: Annotated[float | None, _opt("confirm_factor")] = None,
     settle_s: Annotated[float | None, _opt("settle_s")] = None,
     dry_run: Annotated[
         bool,
