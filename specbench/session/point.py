@@ -20,6 +20,7 @@ from specbench.metrics.registry import merge_sources
 from specbench.records import RequestRecord
 from specbench.results.gpus import GpuSection
 from specbench.results.model import BenchmarkResult, EngineSection, RunSection
+from specbench.results.prefix_cache import prefix_cache_warning
 from specbench.runner.dispatcher import (
     PhaseListener,
     RecordSink,
@@ -111,6 +112,15 @@ def build_result(
         {"records": record_figures, "engine": point.engine_figures, "telemetry": telemetry.figures}
     )
     info = asdict(engine)
+    warnings = client_warnings(
+        outcome.records,
+        metrics,
+        rate=config.workload.rate,
+        beside_inference=engine_spec(config.engine).measures_inference,
+    )
+    cached = prefix_cache_warning(metrics, workload.summary)
+    if cached is not None:
+        warnings.append(cached)
     return BenchmarkResult(
         run=RunSection(
             id=run_id,
@@ -122,12 +132,7 @@ def build_result(
             engine_log=files.engine_log.name if _has_content(files.engine_log) else None,
             num_not_sent=outcome.not_sent,
             notes=list(notes),
-            warnings=client_warnings(
-                outcome.records,
-                metrics,
-                rate=config.workload.rate,
-                beside_inference=engine_spec(config.engine).measures_inference,
-            ),
+            warnings=warnings,
         ),
         engine=EngineSection(**info, draft_model=str(config.draft_model) if config.draft_model else None),
         workload=workload.summary,

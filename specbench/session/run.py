@@ -86,6 +86,7 @@ class PreparedSession:
     first: PointSpec
     log: EngineLog
     summary: SessionSummary
+    drawn: int = 0  # prompts the points built so far drew: the next point draws others (build_workload)
 
 
 class PlanRunner:
@@ -172,6 +173,7 @@ class PlanRunner:
             first=first,
             log=EngineLog(engine_log_path(self._directory_of(config) / log_file)),
             summary=SessionSummary(label=_session_label(config, self.plan), kind=source.kind),
+            drawn=_drawn(first.workload),
         )
 
     async def _run_session(self, prepared: PreparedSession) -> None:
@@ -233,7 +235,12 @@ class PlanRunner:
     async def _drain(self, session: EngineSession, config: RunConfig) -> str | None:
         """Let the previous point's tail leave the engine; None when it did, else why the engine is broken."""
         try:
-            await drain(session.engine, settle_s=config.sweep.settle_s, stop=self.interrupts.stop)
+            forgot = await drain(session.engine, settle_s=config.sweep.settle_s, stop=self.interrupts.stop)
+            if forgot is False:
+                self.console.print(
+                    "[yellow]warning:[/] the engine did not empty its prefix cache before this point: its "
+                    "result counts any hits"
+                )
         except EngineBroken as exc:
             self.report.problems.append(f"the engine did not recover from a point: {exc}")
             return f"not run: the engine did not recover from the previous point ({exc})"
@@ -259,7 +266,10 @@ class PlanRunner:
     ) -> PointReport:
         """Measure one point; in a sweep, a point that breaks is recorded and the sweep goes on."""
         try:
-            workload = spec.workload or build_workload(spec.config, prepared.tokenizer)
+            workload = spec.workload
+            if workload is None:
+                workload = build_workload(spec.config, prepared.tokenizer, earlier=prepared.drawn)
+                prepared.drawn += _drawn(workload)
             check_context(prepared.config, workload)
             return await self._run_point(session, replace(spec, workload=workload), prepared)
         except Exception as exc:
@@ -489,9 +499,17 @@ def _point_source(session_plan: SessionPlan, tokenizer: PromptTokenizer) -> Poin
         return RateSweep(base)
     if base.config.sweep.find_max_rate:
         return MaxRateSearch(base)
-    return ListedPoints(
-        [PointSpec(point, build_workload(point.config, tokenizer)) for point in session_plan.points]
-    )
+    listed, drawn = [], 0
+    for point in session_plan.points:
+        workload = build_workload(point.config, tokenizer, earlier=drawn)
+        drawn += _drawn(workload)
+        listed.append(PointSpec(point, workload))
+    return ListedPoints(listed)
+
+
+def _drawn(workload: Workload | None) -> int:
+    """How many prompts a point's workload drew, warm-up included."""
+    return len(workload.warmup) + len(workload.requests) if workload is not None else 0
 
 
 def _send(points: PointGenerator, report: PointReport) -> PointSpec | None:
