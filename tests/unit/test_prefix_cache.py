@@ -1,0 +1,40 @@
+"""A result whose prompts the prefix cache served without shared prefixes says so, in its run and in compare."""
+
+from __future__ import annotations
+
+from specbench.compare import compare_runs
+from specbench.results.model import BenchmarkResult, EngineSection, RunSection
+from specbench.results.prefix_cache import prefix_cache_warning
+from specbench.results.readers import LoadedRun
+
+
+def test_hits_on_a_workload_without_shared_prefixes_are_warned_about_with_their_rate():
+    warning = prefix_cache_warning(
+        {"prefix_cache_hits": 15360, "prefix_cache_queries": 16384}, {"shared_prefixes": False}
+    )
+    assert warning is not None and "15,360 of 16,384" in warning and "93.8%" in warning
+
+
+def test_no_hits_no_counters_or_a_shared_prefix_workload_give_no_warning():
+    assert prefix_cache_warning({"prefix_cache_hits": 0, "prefix_cache_queries": 16384}, {}) is None
+    assert prefix_cache_warning({}, {}) is None  # an engine without a prefix cache (echo, Transformers)
+    shared = {"shared_prefixes": True}
+    assert prefix_cache_warning({"prefix_cache_hits": 900, "prefix_cache_queries": 1000}, shared) is None
+
+
+def test_compare_warns_about_a_result_whose_prompts_the_cache_served(tmp_path):
+    def result(hits: int) -> BenchmarkResult:
+        return BenchmarkResult(
+            run=RunSection(id="r", status="completed"),
+            engine=EngineSection(name="vllm", model="m", method="target-ar"),
+            workload={"shared_prefixes": False},
+            metrics={"prefix_cache_hits": hits, "prefix_cache_queries": 1000, "completed": 10},
+        )
+
+    runs = [
+        LoadedRun(tmp_path / "a.json", result(0), label="first"),
+        LoadedRun(tmp_path / "b.json", result(940), label="second"),
+    ]
+    warnings = compare_runs(runs).warnings
+    cached = [warning for warning in warnings if "prefix cache served" in warning]
+    assert len(cached) == 1 and "second: the prefix cache" in cached[0] and "94.0%" in cached[0]
