@@ -4,14 +4,19 @@ A probe starts on an empty engine. Until the queue holds the backlog it keeps at
 than it will be: those requests are the transient. Here the transient ends when the number of requests in
 flight (sent, not yet finished: waiting in the engine's queue or being served) first reaches nine tenths of
 the level it holds over the second half of the window, smoothed over one end-to-end latency so that a single
-Poisson burst does not count. The judged part is split into halves by send time; a latency whose mean
-grows from the first half to the second by more than TREND_SHARE of its SLO limit is still trending upward:
-the engine has not reached a steady state at that rate, and the probe does not pass however many requests met
-the SLOs.
+Poisson burst does not count.
+
+A latency still trends upward when, over TREND_BATCHES equal slices of the judged part by send time, the
+slices' mean latencies rise with a slope TREND_T standard errors above zero (batch means: a queue's slow
+swings make single requests far from independent, slices of seconds much less so) and by more than
+TREND_SHARE of its SLO limit over the judged part. Then the engine has not reached a steady state at that
+rate, and the probe does not pass however many requests met the SLOs. The halves of the judged part are
+reported beside it: requests in flight and mean latencies, first half against second.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -22,8 +27,11 @@ from specbench.records import RequestRecord
 
 # Grid on which the number of requests in flight is sampled.
 STEP_S = 0.05
-# A mean latency that grows by more than this share of its SLO limit from one half to the next is a trend:
-# well above the noise of a stationary queue's half-means, well below the growth of a queue that overflows.
+# A trend: slices' mean latencies rising with a slope this many standard errors above zero (a stationary
+# queue gets there about once in a hundred probes; one that overflows, at once) …
+TREND_BATCHES = 8
+TREND_T = 3.0
+# … by more than this share of the SLO limit over the judged part (a rise that matters to the verdict).
 TREND_SHARE = 0.10
 # The queue has filled once its smoothed count is this close to its second-half level: a stationary count sits
 # at its mean only now and then, so the level itself may never be met exactly.
@@ -101,12 +109,41 @@ def steady_state(
     trends = []
     for key, label in (("ttft_ms", "TTFT"), ("tpot_ms", "TPOT"), ("e2el_ms", "E2EL")):
         limit = getattr(slo, key)
-        before, after = first.latency_ms.get(key), second.latency_ms.get(key)
-        if limit is None or before is None or after is None:
-            continue
-        if after - before > TREND_SHARE * limit:
-            trends.append(f"{label} mean {before:.3g} → {after:.3g} ms (limit {limit:g} ms)")
+        rise = _rise(judged, key, transient, window_s) if limit is not None else None
+        if rise is not None and rise > TREND_SHARE * limit:
+            before, after = first.latency_ms.get(key), second.latency_ms.get(key)
+            halves = f"halves' means {before:.3g} → {after:.3g} ms, " if before and after else ""
+            trends.append(f"{label} rises {rise:.3g} ms over the judged part ({halves}limit {limit:g} ms)")
     return SteadyState(transient_s=transient, first=first, second=second, trends=trends)
+
+
+def _rise(records: Sequence[RequestRecord], key: str, start_s: float, end_s: float) -> float | None:
+    """How much the latency `key` rises over [start_s, end_s] by a significant slope of its slices' means;
+    None when it does not rise significantly (or there is too little to tell)."""
+    width = (end_s - start_s) / TREND_BATCHES
+    if width <= 0:
+        return None
+    centres, means = [], []
+    for batch in range(TREND_BATCHES):
+        low = start_s + batch * width
+        values = [
+            value
+            for r in records
+            if r.success and low <= r.scheduled_s < low + width and (value := getattr(r, key)) is not None
+        ]
+        if values:
+            centres.append(low + width / 2)
+            means.append(float(np.mean(values)))
+    if len(means) < 4:
+        return None
+    x, y = np.array(centres), np.array(means)
+    slope, intercept = np.polyfit(x, y, 1)
+    residuals = y - (slope * x + intercept)
+    spread = np.sum((x - x.mean()) ** 2)
+    error = math.sqrt(np.sum(residuals**2) / (len(x) - 2) / spread) if spread > 0 else math.inf
+    if slope <= 0 or slope < TREND_T * error:
+        return None
+    return float(slope * (end_s - start_s))
 
 
 def _half(

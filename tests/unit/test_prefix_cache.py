@@ -1,4 +1,4 @@
-"""A result whose prompts the prefix cache served without shared prefixes says so, in its run and in compare."""
+"""A result whose prompts the prefix cache served, without shared prefixes, says so in its run and in compare."""
 
 from __future__ import annotations
 
