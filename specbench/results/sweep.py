@@ -82,10 +82,20 @@ class SessionSummary(BaseModel):
         [], description="Wall time of each point: drain, warm-up, measurement and saving."
     )
     saturation_throughput: float | None = Field(
-        None, description="Request throughput (req/s) of the rate-inf point: the most this setup serves."
+        None,
+        description="The most this setup serves (req/s): what it finished per second under a sustained "
+        "overload, its queue never empty (docs/SWEEPS.md).",
     )
     saturation_output_throughput: float | None = Field(
-        None, description="Output tok/s of the rate-inf point."
+        None, description="Output tok/s at saturation_throughput."
+    )
+    saturation_burst_throughput: float | None = Field(
+        None, description="Request throughput of the rate-inf burst: a first estimate, ramp and tail in it."
+    )
+    saturation_sustained: bool = Field(
+        False,
+        description="A sustained overload saturated the engine, so saturation_throughput is its steady "
+        "capacity (else the highest rate measured: a lower bound).",
     )
     search: SearchSummary | None = None
 

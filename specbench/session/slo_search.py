@@ -33,7 +33,7 @@ from specbench.results.sweep import ProbeOutcome, SearchSummary, SessionKind, Se
 from specbench.session.points import PointGenerator, PointReport, PointSpec, with_rate
 from specbench.session.probe_watch import ProbeRules
 from specbench.session.steady_state import steady_state
-from specbench.session.sweep import round_rate, saturation_figures, saturation_point
+from specbench.session.sweep import Saturation, round_rate, saturation_points, summarize_saturation
 from specbench.settings import ResolvedConfig
 
 PROBE = "slo search probe"
@@ -137,7 +137,7 @@ class MaxRateSearch:
         self._passing: ProbeOutcome | None = None  # the highest rate that passed
         self._failing: float | None = None  # the lowest rate that failed
         self._halvings = 0
-        self._saturation: PointReport | None = None
+        self._saturation = Saturation()
         self._confirmation: ProbeOutcome | None = None  # the last confirmation probe
         self._confirmed: ProbeOutcome | None = None  # the confirmation that passed: the rate named
         # Every way the search ends sets its reason; a search cut short keeps this one.
@@ -146,8 +146,8 @@ class MaxRateSearch:
     def points(self) -> PointGenerator:
         rate = self._config.workload.rate
         if math.isinf(rate):
-            self._saturation = yield saturation_point(self._base)
-            throughput, _ = saturation_figures(self._saturation)
+            self._saturation = yield from saturation_points(self._base)
+            throughput = self._saturation.throughput
             if throughput is None:
                 self._stop_reason = (
                     "the saturation point measured no throughput: there is no rate to start from"
@@ -242,9 +242,7 @@ class MaxRateSearch:
         return middle
 
     def summarize(self, summary: SessionSummary) -> None:
-        summary.saturation_throughput, summary.saturation_output_throughput = saturation_figures(
-            self._saturation
-        )
+        summarize_saturation(self._saturation, summary)
         slo = self._config.slo
         # With a confirmation, the rate named is the one it confirmed (none if every step down failed).
         named = self._confirmed or self._passing

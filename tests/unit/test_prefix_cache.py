@@ -1,4 +1,4 @@
-"""A result whose prompts the prefix cache served, without shared prefixes, says so in its run and in compare."""
+"""Prompts the prefix cache served, in a workload without shared prefixes: a warning in the run and compare."""
 
 from __future__ import annotations
 
