@@ -1,4 +1,4 @@
-"""Prompts the prefix cache served, in a workload without shared prefixes: a warning in the run and compare."""
+"""Prompts served from the prefix cache without shared prefixes: a warning in the run and in compare."""
 
 from __future__ import annotations
 
