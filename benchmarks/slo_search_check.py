@@ -177,6 +177,7 @@ def main() -> int:
         "--from-index", type=Path, help="sustain this finished search's rates instead of searching"
     )
     parser.add_argument("--upper", action="store_true", help="sustain the bracket's upper end too")
+    parser.add_argument("--also", default="", help="sustain these rates too, e.g. an earlier answer: 27.9")
     args = parser.parse_args()
     engine_args, slo_args = shlex.split(args.engine_args), shlex.split(args.slo)
     goodput = ["--goodput-target", f"{args.target:g}"]
@@ -215,6 +216,7 @@ def main() -> int:
         rates = [found.max_rate]
         if args.upper and found.bracket[1] is not None:
             rates.append(found.bracket[1])
+        rates += [float(rate) for rate in args.also.split(",") if rate]
         confirmation = found.confirmation
         if confirmation is not None:
             print(
@@ -252,10 +254,11 @@ def main() -> int:
             failed |= not within
         else:
             print(f"pooled at {found.max_rate:g} req/s: {pooled:.1%} against the {args.target:.0%} target")
-            for rate in rates[1:]:
-                upper = shares[rate]
-                share = sum(s * c for s, c in upper) / sum(c for _, c in upper)
-                print(f"pooled at the bracket's upper end {rate:g} req/s: {share:.1%}")
+        for rate in rates[1:]:
+            other = shares[rate]
+            share = sum(s * c for s, c in other) / sum(c for _, c in other)
+            model = f" (simulated steady state {attainment(rate):.1%})" if echo else ""
+            print(f"pooled at {rate:g} req/s: {share:.1%}{model}")
     return 1 if failed else 0
 
 

@@ -60,6 +60,7 @@ def overloaded(spec: PointSpec, capacity: float, entry: int = 1) -> PointReport:
     )
     return PointReport(spec, entry=entry, result=result, records=records)
 
+
 SLO = {"slo.ttft_ms": 100.0, "slo.tpot_ms": 10.0, "workload.output_len": 11}
 
 
