@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
 from specbench.compare import compare_runs
+from specbench.engines.vllm.metrics import MetricsSnapshot, run_stats
 from specbench.results.model import BenchmarkResult, EngineSection, RunSection
 from specbench.results.prefix_cache import prefix_cache_warning
 from specbench.results.readers import LoadedRun
@@ -38,3 +42,23 @@ def test_compare_warns_about_a_result_whose_prompts_the_cache_served(tmp_path):
     warnings = compare_runs(runs).warnings
     cached = [warning for warning in warnings if "prefix cache served" in warning]
     assert len(cached) == 1 and "second: the prefix cache" in cached[0] and "94.0%" in cached[0]
+
+
+def test_a_served_vllms_prefix_cache_counters_are_read_from_its_metrics_text():
+    """The openai engine reads /metrics through the same snapshot code as the in-process engine."""
+
+    def snapshot(queries: int, hits: int) -> MetricsSnapshot:
+        text = "\n".join(
+            [
+                "# TYPE vllm:prefix_cache_queries_total counter",
+                f'vllm:prefix_cache_queries_total{{model_name="m",engine="0"}} {queries}.0',
+                "# TYPE vllm:prefix_cache_hits_total counter",
+                f'vllm:prefix_cache_hits_total{{model_name="m",engine="0"}} {hits}.0',
+                "",
+            ]
+        )
+        return MetricsSnapshot.from_families(text_string_to_metric_families(text), labels={"model_name": "m"})
+
+    stats = run_stats(snapshot(1000, 100), snapshot(17384, 15460), None)
+    assert (stats["prefix_cache_queries"], stats["prefix_cache_hits"]) == (16384, 15360)
+    assert stats["prefix_cache_hit_rate"] == pytest.approx(0.9375)
