@@ -10,8 +10,10 @@
 #   bash benchmarks/gpu_proof.sh transformers   # Transformers, one request at a time                               ~2 min
 #   bash benchmarks/gpu_proof.sh h2h            # Transformers vs vLLM head-to-head (quick-test, 30 s), monitor  ~6 min
 #   bash benchmarks/gpu_proof.sh http           # vllm serve + --engine openai vs in-process vLLM, same load     ~5 min
-#   bash benchmarks/gpu_proof.sh sweep          # vLLM --sweep 4 in one engine session                           ~3 min
-#   bash benchmarks/gpu_proof.sh search         # vLLM --find-max-rate under TTFT/TPOT SLOs                      ~5 min
+#   bash benchmarks/gpu_proof.sh sweep          # vLLM --sweep 4 in one engine session (sustained saturation)    ~5 min
+#   bash benchmarks/gpu_proof.sh search         # vLLM --find-max-rate under TTFT/TPOT SLOs, confirmed (issue 24)  ~8 min
+#   bash benchmarks/gpu_proof.sh sustain        # 60 s at the rate found and at the bracket's top, SLO attainment  ~5 min
+#   bash benchmarks/gpu_proof.sh prefix         # --max-concurrency 1,64 beside LLM.generate; prefix-cache hits    ~5 min
 #   bash benchmarks/gpu_proof.sh summary        # the figures of every result written so far
 # MODEL (default /root/models/qwen3-8b) and OUT (default $OUT, else ./gpu_proof_out) may be set.
 set -uo pipefail
@@ -141,19 +143,39 @@ http() {
 
 sweep() {
   say "vLLM rate sweep in one engine session: saturation, then 4 rates up to it"
-  timeout -s INT 300 $PY -m specbench run --engine vllm --model "$MODEL" --dummy-weights --max-model-len 4096 \
+  timeout -s INT 480 $PY -m specbench run --engine vllm --model "$MODEL" --dummy-weights --max-model-len 4096 \
     --input-len 512 --output-len 128 --num-prompts 200 --sweep 4 --slo-ttft-ms 500 --slo-tpot-ms 50 \
     --output-dir "$OUT/sweep" > "$OUT/sweep.txt" 2>&1
   echo "exit code: $?"; tail -n 30 "$OUT/sweep.txt"
 }
 
+# Issue 24 (a): the search judges probes on their steady state and confirms its rate with a probe 4× as long
+# (stepping down while that fails); `sustain` then holds the rate found and the bracket's upper end 60 s each.
+SEARCH_LOAD=(--engine vllm --model "$MODEL" --dummy-weights --max-model-len 4096 --input-len 512 --output-len 128)
+SEARCH_SLO=(--slo-ttft-ms 500 --slo-tpot-ms 50)
+
 search() {
-  say "vLLM: the highest rate at which 95 % of requests meet TTFT ≤ 500 ms and TPOT ≤ 50 ms"
-  timeout -s INT 330 $PY -m specbench run --engine vllm --model "$MODEL" --dummy-weights --max-model-len 4096 \
-    --input-len 512 --output-len 128 --num-prompts 200 --find-max-rate --slo-ttft-ms 500 --slo-tpot-ms 50 \
-    --goodput-target 0.95 --rate-precision 5% --probe-seconds 15 --max-probes 7 \
+  say "vLLM: the highest rate at which 95 % of requests meet TTFT ≤ 500 ms and TPOT ≤ 50 ms (confirmed)"
+  timeout -s INT 570 $PY -m specbench run "${SEARCH_LOAD[@]}" --num-prompts 200 --find-max-rate "${SEARCH_SLO[@]}" \
+    --goodput-target 0.95 --rate-precision 5% --probe-seconds 15 --max-probes 7 --confirm-factor 4 \
     --output-dir "$OUT/search" > "$OUT/search.txt" 2>&1
-  echo "exit code: $?"; tail -n 40 "$OUT/search.txt"
+  echo "exit code: $?"; tail -n 45 "$OUT/search.txt"
+}
+
+sustain() {
+  local index
+  index=$(ls -t "$OUT"/search/*/index.json 2> /dev/null | head -n 1)
+  [ -n "$index" ] || { echo "run the search stage first"; return 1; }
+  say "60 s at the rate found and at the bracket's upper end, one engine session (expect ≥ 95 % at the first)"
+  timeout -s INT 570 $PY benchmarks/slo_search_check.py --from-index "$index" --upper --seeds 1 --sustain-s 60 \
+    --engine-args "${SEARCH_LOAD[*]}" --slo "${SEARCH_SLO[*]}" | tee "$OUT/sustain.txt"
+}
+
+# Issue 24 (b): two points of one session, the second beside LLM.generate of 64 distinct prompts in this call.
+prefix() {
+  say "--rate inf --max-concurrency 1,64 --num-prompts 64, 256/128 (expect hit rate 0, ratio within 3 %)"
+  timeout -s INT 570 $PY benchmarks/prefix_cache_check.py --model "$MODEL" --dummy-weights --input-len 256 \
+    --output-len 128 --prompts 64 --passes 3 | tee "$OUT/prefix.txt"
 }
 
 case "${1:-all}" in
@@ -164,7 +186,9 @@ case "${1:-all}" in
   http) http; summary ;;
   sweep) sweep ;;
   search) search ;;
+  sustain) sustain ;;
+  prefix) prefix ;;
   summary) summary ;;
-  all) checks; transformers; h2h; http; sweep; search; summary ;;
-  *) echo "usage: $0 [checks|transformers|vllm|h2h|http|sweep|search|summary|all]"; exit 2 ;;
+  all) checks; transformers; h2h; http; sweep; search; sustain; prefix; summary ;;
+  *) echo "usage: $0 [checks|transformers|vllm|h2h|http|sweep|search|sustain|prefix|summary|all]"; exit 2 ;;
 esac

@@ -284,6 +284,12 @@ class SweepConfig(_Section):
         description="SLO search: each probe sends at least this many requests (plus its transient).",
     )
     max_probes: int = Field(12, ge=1, description="SLO search: give up after this many probes.")
+    confirm_factor: float = Field(
+        4.0,
+        ge=0,
+        description="SLO search: confirm the rate found with one probe this many times as long as a probe "
+        "at that rate, stepping down by the precision while it fails; 0 = no confirmation.",
+    )
     settle_s: float = Field(
         1.0,
         ge=0,

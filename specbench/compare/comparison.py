@@ -15,6 +15,7 @@ from specbench.compare.selection import selected_keys
 from specbench.compare.speedup import speedup_sentences
 from specbench.errors import ConfigError
 from specbench.results.model import BenchmarkResult
+from specbench.results.prefix_cache import prefix_cache_warning
 from specbench.results.readers import LoadedRun
 
 
@@ -76,7 +77,11 @@ def compare_runs(
         rows += other_rows(results, base)  # a newer specbench's figures are shown, not dropped
     warnings = unfair_differences(labels, [run.facts for run in runs], intended=[LOAD] if load_varied else [])
     for run in runs:
-        notes = run.result.run.warnings if run.result is not None else []
+        notes = list(run.result.run.warnings) if run.result is not None else []
+        # Results written before the run itself warned (or by another tool) are checked here.
+        cached = prefix_cache_warning(run.result.metrics, run.result.workload) if run.result else None
+        if cached is not None and cached not in notes:
+            notes.append(cached)
         warnings += run_problems(run.label, run.facts, run.error, notes)
     return Comparison(
         runs=runs,

@@ -102,3 +102,12 @@ class Engine(Protocol):
 
     async def shutdown(self) -> None:
         """Release the model and every process the engine started."""
+
+
+@runtime_checkable
+class ForgetsPrompts(Protocol):
+    """An engine that can empty its prefix cache (vLLM's `reset_prefix_cache`), so that a point of a session
+    starts as cold as the first: no prompt of an earlier point can be served from the cache."""
+
+    async def forget_prompts(self) -> bool:
+        """Empty the prefix cache while idle; returns whether the engine did."""

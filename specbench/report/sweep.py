@@ -124,6 +124,8 @@ def render_search(
         verdict = "stopped" if probe.stopped_early is not None else probe.verdict
         if verdict != "pass":
             notes.append(f"{number}: {escape(probe.reason)}")
+        if probe.confirmation:
+            verdict = f"{verdict} (confirm)"
         colour = "green" if verdict == "pass" else "red"
         fraction = f"{probe.goodput_fraction:.1%}" if probe.goodput_fraction is not None else "—"
         table.add_row(
@@ -151,6 +153,16 @@ def render_search(
         f"[bold]Highest rate meeting the SLOs: {search.max_rate:g} req/s[/] "
         f"({bracket}; {escape(search.stop_reason)})"
     )
+    confirmation = search.confirmation
+    if confirmation is not None and confirmation.goodput_fraction is not None:
+        console.print(
+            f"Confirmed by {confirmation.duration_s or confirmation.planned_s:.0f} s at "
+            f"{confirmation.rate:g} req/s: {confirmation.goodput_fraction:.1%} of "
+            f"{confirmation.counted_requests} requests met every SLO after a "
+            f"{confirmation.transient_s or 0:.1f} s transient"
+            + (f", sent at {confirmation.sent_rate:.3g} req/s" if confirmation.sent_rate is not None else "")
+            + "."
+        )
     chosen_probe = next((probe for probe in search.probes if probe.entry == search.chosen_entry), None)
     if chosen_probe is not None and chosen_probe.sent_rate is not None:
         console.print(

@@ -36,6 +36,19 @@ class ProbeOutcome(BaseModel):
     duration_s: float | None = Field(None, description="How long the measured window really lasted.")
     stopped_early: str | None = Field(None, description="Why the probe was stopped before its window ended.")
     reason: str = Field("", description="The verdict in words.")
+    confirmation: bool = Field(
+        False,
+        description="A confirmation probe: --confirm-factor times as long, at the rate the bisection found.",
+    )
+    in_flight_halves: list[float | None] | None = Field(
+        None, description="Mean requests in flight over the first and second half of the judged part."
+    )
+    latency_halves_ms: dict[str, list[float | None]] | None = Field(
+        None, description="Mean TTFT / TPOT / E2EL (ms) of the judged part's two halves, by SLO name."
+    )
+    trend: str | None = Field(
+        None, description="The SLO latencies still trending upward at the probe's end (then it cannot pass)."
+    )
 
 
 class SearchSummary(BaseModel):
@@ -48,7 +61,12 @@ class SearchSummary(BaseModel):
     bracket: list[float | None] = Field(
         description="[highest passing rate, lowest failing rate] when the search stopped."
     )
-    chosen_entry: int | None = Field(None, description="The entry of the probe at max_rate.")
+    chosen_entry: int | None = Field(
+        None, description="The entry of the probe at max_rate (its confirmation, when there is one)."
+    )
+    confirmation: ProbeOutcome | None = Field(
+        None, description="The last confirmation probe: its verdict and figures are what max_rate rests on."
+    )
     stop_reason: str
     probes: list[ProbeOutcome] = []
 
@@ -64,10 +82,20 @@ class SessionSummary(BaseModel):
         [], description="Wall time of each point: drain, warm-up, measurement and saving."
     )
     saturation_throughput: float | None = Field(
-        None, description="Request throughput (req/s) of the rate-inf point: the most this setup serves."
+        None,
+        description="The most this setup serves (req/s): what it finished per second under a sustained "
+        "overload, its queue never empty (docs/SWEEPS.md).",
     )
     saturation_output_throughput: float | None = Field(
-        None, description="Output tok/s of the rate-inf point."
+        None, description="Output tok/s at saturation_throughput."
+    )
+    saturation_burst_throughput: float | None = Field(
+        None, description="Request throughput of the rate-inf burst: a first estimate, ramp and tail in it."
+    )
+    saturation_sustained: bool = Field(
+        False,
+        description="A sustained overload saturated the engine, so saturation_throughput is its steady "
+        "capacity (else the highest rate measured: a lower bound).",
     )
     search: SearchSummary | None = None
 

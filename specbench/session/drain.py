@@ -2,7 +2,8 @@
 
 A point ends when every request it sent has a record, but an engine may still be busy with requests the
 client cancelled (an SLO probe stopped early, Ctrl-C). The next point waits until the engine is idle and then
-a short settle time, so one point's tail never loads the next.
+a short settle time, so one point's tail never loads the next. An engine that can empty its prefix cache
+(vLLM) does so then: no prompt of an earlier point is served from it (docs/SWEEPS.md, "Between points").
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from specbench.engines.base import Engine, EngineRequest
+from specbench.engines.base import Engine, EngineRequest, ForgetsPrompts
 
 # A healthy engine empties within seconds of its last request; one that does not is stuck.
 IDLE_TIMEOUT_S = 120.0
@@ -23,8 +24,9 @@ class EngineBroken(Exception):
     """The engine can no longer serve: every point after this one would fail the same way."""
 
 
-async def drain(engine: Engine, *, settle_s: float, stop: asyncio.Event) -> None:
-    """Wait until the engine has nothing in flight, then `settle_s` more (cut short by `stop`).
+async def drain(engine: Engine, *, settle_s: float, stop: asyncio.Event) -> bool | None:
+    """Wait until the engine has nothing in flight, then `settle_s` more (cut short by `stop`), then empty its
+    prefix cache where it can: True when it did, False when it refused, None when it has none to empty.
 
     Raises EngineBroken when the engine reports that it died, or does not empty within IDLE_TIMEOUT_S.
     """
@@ -40,6 +42,12 @@ async def drain(engine: Engine, *, settle_s: float, stop: asyncio.Event) -> None
     if settle_s > 0:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), settle_s)
+    if not isinstance(engine, ForgetsPrompts):
+        return None
+    try:
+        return await engine.forget_prompts()
+    except Exception as exc:
+        raise EngineBroken(describe_error(exc)) from None
 
 
 async def check_health(engine: Engine, prompt_token_ids: list[int]) -> str | None:

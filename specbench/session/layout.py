@@ -61,7 +61,14 @@ class RunLayout:
     def result_file(self, config: RunConfig) -> Path:
         if self.directory is None:
             return result_path(config)
-        return self.directory / point_file_name(config, self.varied)
+        name = point_file_name(config, self.varied)
+        # A rate measured twice in one run (an SLO search confirms the rate a probe passed at) gets a file of
+        # its own: the run directory is new, so a name taken is this run's earlier point.
+        stem, count = name.removesuffix(".json"), 1
+        while (self.directory / name).exists():
+            count += 1
+            name = f"{stem}_{count}.json"
+        return self.directory / name
 
     def engine_log(self, config: RunConfig) -> Path:
         """One log per engine session, named after its results without what varies among its points."""

@@ -21,6 +21,7 @@ from specbench.metrics.token_counts import TOKENIZER_WARNING, check_token_counts
 from specbench.records import RequestRecord
 from specbench.results.gpus import GpuSection
 from specbench.results.model import BenchmarkResult, EngineSection, RunSection
+from specbench.results.prefix_cache import prefix_cache_warning
 from specbench.runner.dispatcher import (
     PhaseListener,
     RecordSink,
@@ -114,6 +115,19 @@ def build_result(
     info = asdict(engine)
     info.pop("max_model_len")  # for the context check; a served model's settings name it already
     tokens = check_token_counts(outcome.records)
+    warnings = [
+        *([TOKENIZER_WARNING] if counted_by_tokenizer(engine.settings) else []),
+        *tokens.warnings(),
+        *client_warnings(
+            outcome.records,
+            metrics,
+            rate=config.workload.rate,
+            beside_inference=engine_spec(config.engine).measures_inference,
+        ),
+    ]
+    cached = prefix_cache_warning(metrics, workload.summary)
+    if cached is not None:
+        warnings.append(cached)
     return BenchmarkResult(
         run=RunSection(
             id=run_id,
@@ -125,16 +139,7 @@ def build_result(
             engine_log=files.engine_log.name if _has_content(files.engine_log) else None,
             num_not_sent=outcome.not_sent,
             notes=list(notes),
-            warnings=[
-                *([TOKENIZER_WARNING] if counted_by_tokenizer(engine.settings) else []),
-                *tokens.warnings(),
-                *client_warnings(
-                    outcome.records,
-                    metrics,
-                    rate=config.workload.rate,
-                    beside_inference=engine_spec(config.engine).measures_inference,
-                ),
-            ],
+            warnings=warnings,
             token_count_checks=tokens.as_dict(),
         ),
         engine=EngineSection(**info, draft_model=str(config.draft_model) if config.draft_model else None),

@@ -18,6 +18,7 @@ from specbench.session.sweep import RateSweep
 from specbench.settings import SessionPlan
 from specbench.workload.builder import build_workload
 from specbench.workload.tokenizer import PromptTokenizer
+from specbench.workload.types import Workload
 
 
 @dataclass(slots=True)
@@ -33,6 +34,7 @@ class PreparedSession:
     first: PointSpec
     log: EngineLog
     summary: SessionSummary
+    drawn: int = 0  # prompts the points built so far drew: the next point draws others (build_workload)
 
 
 def prepare_plan(layout: RunLayout, *, create: bool = True) -> list[PreparedSession]:
@@ -67,6 +69,7 @@ def prepare_session(session_plan: SessionPlan, layout: RunLayout) -> PreparedSes
         first=first,
         log=EngineLog(layout.engine_log(first.config)),
         summary=SessionSummary(label=layout.session_label(config), kind=source.kind),
+        drawn=drawn_prompts(first.workload),
     )
 
 
@@ -77,9 +80,17 @@ def point_source(session_plan: SessionPlan, tokenizer: PromptTokenizer) -> Point
         return RateSweep(base)
     if base.config.sweep.find_max_rate:
         return MaxRateSearch(base)
-    return ListedPoints(
-        [PointSpec(point, build_workload(point.config, tokenizer)) for point in session_plan.points]
-    )
+    listed, drawn = [], 0
+    for point in session_plan.points:
+        workload = build_workload(point.config, tokenizer, earlier=drawn)
+        drawn += drawn_prompts(workload)
+        listed.append(PointSpec(point, workload))
+    return ListedPoints(listed)
+
+
+def drawn_prompts(workload: Workload | None) -> int:
+    """How many prompts a point's workload drew, warm-up included."""
+    return len(workload.warmup) + len(workload.requests) if workload is not None else 0
 
 
 def sweep_notes(session_plan: SessionPlan) -> list[str]:

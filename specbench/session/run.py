@@ -29,7 +29,7 @@ from specbench.session.live import measure_live
 from specbench.session.models import check_context
 from specbench.session.output import PointOutput, keep_earlier_result
 from specbench.session.points import PointGenerator, PointReport, PointSpec
-from specbench.session.prepare import PreparedSession, prepare_plan
+from specbench.session.prepare import PreparedSession, drawn_prompts, prepare_plan
 from specbench.session.probe_watch import ProbeWatch
 from specbench.session.start import started_engine
 from specbench.settings import RunPlan
@@ -154,7 +154,12 @@ class PlanRunner:
     async def _drain(self, session: EngineSession, config: RunConfig) -> str | None:
         """Let the previous point's tail leave the engine; None when it did, else why the engine is broken."""
         try:
-            await drain(session.engine, settle_s=config.sweep.settle_s, stop=self.interrupts.stop)
+            forgot = await drain(session.engine, settle_s=config.sweep.settle_s, stop=self.interrupts.stop)
+            if forgot is False:
+                self.console.print(
+                    "[yellow]warning:[/] the engine did not empty its prefix cache before this point: its "
+                    "result counts any hits"
+                )
         except EngineBroken as exc:
             self.report.problems.append(f"the engine did not recover from a point: {exc}")
             return f"not run: the engine did not recover from the previous point ({exc})"
@@ -180,7 +185,10 @@ class PlanRunner:
     ) -> PointReport:
         """Measure one point; in a sweep, a point that breaks is recorded and the sweep goes on."""
         try:
-            workload = spec.workload or build_workload(spec.config, prepared.tokenizer)
+            workload = spec.workload
+            if workload is None:
+                workload = build_workload(spec.config, prepared.tokenizer, earlier=prepared.drawn)
+                prepared.drawn += drawn_prompts(workload)
             check_context(prepared.config, workload, served=session.info.max_model_len)
             return await self._run_point(session, replace(spec, workload=workload), prepared)
         except Exception as exc:

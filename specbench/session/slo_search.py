@@ -12,12 +12,19 @@ engine starts a probe empty, and reaches the backlog it holds at that rate after
 latency (the time it takes to serve that backlog). Requests sent during the transient are measured but not
 judged. Where the SLOs bound the end-to-end latency (an E2EL SLO, or TTFT and TPOT SLOs with a fixed
 output length), that bound is the transient: a probe that passes has its requests finish within it;
-otherwise the transient is the probe's own 95th-percentile E2EL.
+otherwise the transient is the probe's own 95th-percentile E2EL. That is the least transient: it lasts
+until the number of requests in flight reached its steady level (session/steady_state.py), and a probe whose
+latency still trends upward at its end does not pass.
+
+Short probes judge one draw of a few hundred requests near the knee, where a queue's slow swings decide the
+verdict: the rate found is confirmed by one probe --confirm-factor times as long before it is named, and the
+search steps down by the precision while that confirmation fails (docs/SWEEPS.md, "Confirmation").
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Generator
 
 import numpy as np
 
@@ -25,12 +32,16 @@ from specbench.config import RunConfig
 from specbench.results.sweep import ProbeOutcome, SearchSummary, SessionKind, SessionSummary
 from specbench.session.points import PointGenerator, PointReport, PointSpec, with_rate
 from specbench.session.probe_watch import ProbeRules
-from specbench.session.sweep import round_rate, saturation_figures, saturation_point
+from specbench.session.steady_state import steady_state
+from specbench.session.sweep import Saturation, round_rate, saturation_points, summarize_saturation
 from specbench.settings import ResolvedConfig
 
 PROBE = "slo search probe"
+CONFIRMATION = "slo search confirmation"
 # While no probe passes, the rate halves; after this many halvings the SLOs are out of reach.
 MAX_HALVINGS = 6
+# A failed confirmation steps the rate down by the precision, at most this many times.
+MAX_STEP_DOWNS = 3
 
 
 def latency_bound_s(config: RunConfig) -> float | None:
@@ -80,6 +91,18 @@ def judge(report: PointReport, rules: ProbeRules) -> ProbeOutcome:
     if transient is None:
         latencies = [r.e2el_ms for r in report.records if r.success and r.e2el_ms is not None]
         transient = float(np.percentile(latencies, 95)) / 1000 if latencies else math.inf
+    window = config.workload.duration or 0.0
+    steady = None
+    if math.isfinite(transient) and window > 0:
+        # The least transient known in advance, lengthened until the queue reached its steady level.
+        steady = steady_state(report.records, window_s=window, slo=rules.slo, at_least_s=transient)
+        transient = steady.transient_s
+        outcome.in_flight_halves = [steady.first.in_flight, steady.second.in_flight]
+        outcome.latency_halves_ms = {
+            key: [steady.first.latency_ms.get(key), steady.second.latency_ms.get(key)]
+            for key in steady.second.latency_ms.keys() | steady.first.latency_ms.keys()
+        }
+        outcome.trend = "; ".join(steady.trends) or None
     judged = [r for r in report.records if r.scheduled_s >= transient]
     outcome.transient_s = transient if math.isfinite(transient) else None
     outcome.counted_requests = len(judged)
@@ -93,11 +116,14 @@ def judge(report: PointReport, rules: ProbeRules) -> ProbeOutcome:
         outcome.reason = "no request was sent after the transient: the probe never reached a steady state"
     else:
         passed = outcome.goodput_fraction >= rules.target
-        outcome.verdict = "pass" if passed else "fail"
         outcome.reason = (
             f"{outcome.goodput_fraction:.1%} of {len(judged)} requests met every SLO "
             f"({'at least' if passed else 'below'} the {rules.target:.0%} target)"
         )
+        if passed and steady is not None and not steady.stationary:
+            passed = False
+            outcome.reason += f", but latency still trends upward at its end: {outcome.trend}"
+        outcome.verdict = "pass" if passed else "fail"
     return outcome
 
 
@@ -111,26 +137,33 @@ class MaxRateSearch:
         self._passing: ProbeOutcome | None = None  # the highest rate that passed
         self._failing: float | None = None  # the lowest rate that failed
         self._halvings = 0
-        self._saturation: PointReport | None = None
+        self._saturation = Saturation()
+        self._confirmation: ProbeOutcome | None = None  # the last confirmation probe
+        self._confirmed: ProbeOutcome | None = None  # the confirmation that passed: the rate named
         # Every way the search ends sets its reason; a search cut short keeps this one.
         self._stop_reason = "interrupted before the search finished"
 
     def points(self) -> PointGenerator:
         rate = self._config.workload.rate
         if math.isinf(rate):
-            self._saturation = yield saturation_point(self._base)
-            throughput, _ = saturation_figures(self._saturation)
+            self._saturation = yield from saturation_points(self._base)
+            throughput = self._saturation.throughput
             if throughput is None:
                 self._stop_reason = (
                     "the saturation point measured no throughput: there is no rate to start from"
                 )
                 return
             rate = round_rate(throughput)
+        if (yield from self._bracket(rate)):
+            yield from self._confirm()
+
+    def _bracket(self, rate: float) -> Generator[PointSpec, PointReport, bool]:
+        """Bracket, then bisect; True when the search ended on its own (converged, out of reach, budget)."""
         next_rate: float | None = rate
         while next_rate is not None:
             if len(self._probes) >= self._config.sweep.max_probes:
                 self._stop_reason = f"stopped after {len(self._probes)} probes (--max-probes)"
-                return
+                return True
             rules = probe_rules(self._config, next_rate)
             window = probe_window_s(self._config, next_rate)
             resolved = with_rate(self._base, next_rate, PROBE, num_prompts=0, duration=window)
@@ -139,15 +172,51 @@ class MaxRateSearch:
             self._probes.append(outcome)
             if outcome.verdict == "error":
                 self._stop_reason = f"the probe at {next_rate:g} req/s failed: {outcome.reason}"
-                return
+                return False
             if outcome.verdict == "interrupted":
-                return  # decides nothing: the search ends with what it had
+                return False  # decides nothing: the search ends with what it had
             if outcome.verdict == "pass":
                 if self._passing is None or outcome.rate > self._passing.rate:
                     self._passing = outcome
             elif self._failing is None or outcome.rate < self._failing:
                 self._failing = outcome.rate
             next_rate = self._next_rate(next_rate)
+        return True
+
+    def _confirm(self) -> PointGenerator:
+        """One probe --confirm-factor times as long at the rate found; while it fails, step down by the
+        precision."""
+        sweep = self._config.sweep
+        if sweep.confirm_factor <= 0 or self._passing is None:
+            return
+        rate = self._passing.rate
+        failed: list[str] = []
+        for _ in range(MAX_STEP_DOWNS + 1):
+            rules = probe_rules(self._config, rate)
+            window = sweep.confirm_factor * probe_window_s(self._config, rate)
+            resolved = with_rate(self._base, rate, CONFIRMATION, num_prompts=0, duration=window)
+            report = yield PointSpec(resolved, watch=rules)
+            outcome = judge(report, rules)
+            outcome.confirmation = True
+            self._probes.append(outcome)
+            self._confirmation = outcome
+            if outcome.verdict == "pass":
+                self._confirmed = outcome
+                if failed:
+                    self._stop_reason += (
+                        f"; the confirmation failed at {', '.join(failed)} req/s: stepped down to {rate:g}"
+                    )
+                else:
+                    self._stop_reason += f"; confirmed by a {outcome.planned_s:.0f} s probe"
+                return
+            if outcome.verdict in ("error", "interrupted"):
+                self._stop_reason = f"the confirmation at {rate:g} req/s ended: {outcome.reason}"
+                return
+            failed.append(f"{rate:g}")
+            rate = round_rate(rate / (1 + sweep.rate_precision))
+        self._stop_reason += (
+            f"; the confirmation failed at {', '.join(failed)} req/s: no rate found held its SLOs for long"
+        )
 
     def _next_rate(self, rate: float) -> float | None:
         """Double while nothing failed, halve while nothing passed, then bisect the bracket."""
@@ -173,17 +242,21 @@ class MaxRateSearch:
         return middle
 
     def summarize(self, summary: SessionSummary) -> None:
-        summary.saturation_throughput, summary.saturation_output_throughput = saturation_figures(
-            self._saturation
-        )
+        summarize_saturation(self._saturation, summary)
         slo = self._config.slo
+        # With a confirmation, the rate named is the one it confirmed (none if every step down failed).
+        named = self._confirmed or self._passing
+        if self._confirmation is not None and self._confirmed is None:
+            # Every confirmation failed: nothing is named. One cut short by you or an error decides nothing.
+            named = self._passing if self._confirmation.verdict in ("error", "interrupted") else None
         summary.search = SearchSummary(
             slo={key: value for key, value in slo.model_dump().items() if value is not None},
             goodput_target=self._config.sweep.goodput_target,
             rate_precision=self._config.sweep.rate_precision,
-            max_rate=self._passing.rate if self._passing is not None else None,
+            max_rate=named.rate if named is not None else None,
             bracket=[self._passing.rate if self._passing is not None else None, self._failing],
-            chosen_entry=self._passing.entry if self._passing is not None else None,
+            chosen_entry=named.entry if named is not None else None,
+            confirmation=self._confirmation,
             stop_reason=self._stop_reason,
             probes=list(self._probes),
         )

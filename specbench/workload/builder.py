@@ -15,14 +15,29 @@ from specbench.workload.tokenizer import PromptTokenizer
 from specbench.workload.types import PlannedRequest, Workload
 
 
-def build_workload(config: RunConfig, tokenizer: PromptTokenizer) -> Workload:
+def prompts_may_repeat(workload: WorkloadConfig) -> bool:
+    """Whether this workload sends the same prompt beginnings on purpose (shared system prompts, multi-turn
+    conversations): then the points of a session share prompts, and prefix-cache hits are part of what is
+    measured. No workload does yet; a shared-prefix or conversation workload says so here (docs/SWEEPS.md)."""
+    return False
+
+
+def build_workload(config: RunConfig, tokenizer: PromptTokenizer, *, earlier: int = 0) -> Workload:
     """Warm-up requests (ids -1, -2, …, due at 0) and measured requests (ids 0…n-1) on their schedule.
 
     Prompts, warm-up prompts and arrivals each draw from their own stream of the run's seed, so
     changing the rate leaves the prompts alone and changing --warmup leaves the measured prompts alone.
+
+    `earlier` is how many prompts the earlier points of the same engine session drew (warm-up included).
+    A later point must not re-send them, or the engine's prefix cache serves their prefill (issue 24:
+    94 % of a second point's prompt tokens): its synthetic prompts come from streams of their own, and a
+    dataset is read on from where the earlier points stopped. Arrivals keep the run's stream, so a point
+    at rate R still has the schedule `specbench run --rate R` has. The first point (earlier = 0) is exactly
+    a single run's workload.
     """
     workload = config.workload
     prompt_seed, warmup_seed, arrival_seed = np.random.SeedSequence(config.seed).spawn(3)
+    fresh = earlier > 0 and not prompts_may_repeat(workload)
     times = arrival_times(
         rate=workload.rate,
         count=workload.num_requests,
@@ -38,7 +53,7 @@ def build_workload(config: RunConfig, tokenizer: PromptTokenizer) -> Workload:
         )
     source = open_prompt_source(workload.dataset, workload.dataset_format)
 
-    def prompts(count: int, seed: np.random.SeedSequence) -> list[Prompt]:
+    def prompts(count: int, seed: np.random.SeedSequence, skip: int = 0) -> list[Prompt]:
         return sample_prompts(
             source,
             count,
@@ -46,19 +61,29 @@ def build_workload(config: RunConfig, tokenizer: PromptTokenizer) -> Workload:
             output_len=workload.output_len,
             tokenizer=tokenizer,
             rng=np.random.default_rng(seed),
+            skip=skip,
         )
 
+    skip = 0
+    if fresh and source.format == "random":
+        prompt_seed, warmup_seed = (
+            np.random.SeedSequence(config.seed, spawn_key=(*stream.spawn_key, earlier))
+            for stream in (prompt_seed, warmup_seed)
+        )
+    elif fresh:
+        # A dataset is one seeded order for the whole session: a later point reads on past the earlier ones'.
+        skip = earlier
+
+    drawn = prompts(times.size, prompt_seed, skip)
     measured = [
         _planned(request_id, float(due), prompt)
-        for request_id, (due, prompt) in enumerate(zip(times, prompts(times.size, prompt_seed), strict=True))
+        for request_id, (due, prompt) in enumerate(zip(times, drawn, strict=True))
     ]
     warmup = [_planned(-1 - i, 0.0, prompt) for i, prompt in enumerate(prompts(workload.warmup, warmup_seed))]
-    return Workload(
-        warmup=warmup,
-        requests=measured,
-        send_window_s=workload.duration,
-        summary=summarize(workload, source, measured, warmup=len(warmup), seed=config.seed),
-    )
+    summary = summarize(workload, source, measured, warmup=len(warmup), seed=config.seed)
+    summary["shared_prefixes"] = prompts_may_repeat(workload)
+    summary["prompts_drawn_before"] = earlier
+    return Workload(warmup=warmup, requests=measured, send_window_s=workload.duration, summary=summary)
 
 
 def summarize(

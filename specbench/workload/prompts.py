@@ -98,11 +98,12 @@ def sample_prompts(
     output_len: int | None,
     tokenizer: PromptTokenizer,
     rng: np.random.Generator,
+    skip: int = 0,
 ) -> list[Prompt]:
     """`count` prompts; output_len None takes each prompt's output length from the dataset.
 
-    A dataset is visited in one seeded random order, cycling through it again when more prompts are
-    asked for than it holds.
+    A dataset is visited in one seeded random order, from position `skip` on (what earlier points of a
+    session took), cycling through it again when more prompts are asked for than it holds.
     """
     if source.format == "random":
         if output_len is None:
@@ -117,7 +118,7 @@ def sample_prompts(
     tokenized: dict[int, Prompt] = {}  # a cycled entry is tokenized once
     prompts = []
     for position in range(count):
-        index = int(order[position % len(order)])
+        index = int(order[(skip + position) % len(order)])
         if index not in tokenized:
             tokenized[index] = _tokenize(entries[index], output_len=output_len, tokenizer=tokenizer)
         prompts.append(tokenized[index])

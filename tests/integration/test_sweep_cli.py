@@ -118,23 +118,26 @@ def test_rate_list_points_measure_what_single_runs_measure(tmp_path: Path):
 
 def test_sweep_measures_the_saturation_throughput_then_rates_up_to_it(tmp_path: Path):
     code = run_cli(
-        *ECHO_QUEUE, "--num-prompts", str(SLOTS * 20), "--sweep", "3", "--output-dir", str(tmp_path)
-    )
+        *ECHO_QUEUE, "--num-prompts", str(SLOTS * 20), "--sweep", "3", "--output-dir", str(tmp_path),
+        "--probe-seconds", "3", "--probe-requests", "60",
+    )  # fmt: skip
     assert code == 0
     run_dir = only_run(tmp_path)
     index = load_index(run_dir / "index.json")
     assert index.kind == "sweep"
     (session,) = sessions(run_dir)
     saturation = session.saturation_throughput
-    assert saturation is not None
-    # Every request at once keeps every slot busy: the capacity, less what late timers cost.
+    assert saturation is not None and session.saturation_burst_throughput is not None
+    # A sustained overload keeps every slot busy: the capacity, less what late timers cost.
+    assert session.saturation_sustained
     assert 0.7 * CAPACITY <= saturation <= 1.02 * CAPACITY
     rates = [entry.settings["workload.rate"] for entry in index.entries]
     assert rates[0] == "inf"
-    assert rates[1:] == pytest.approx([saturation / 3, 2 * saturation / 3, saturation], rel=0.01)
-    assert session.entries == [0, 1, 2, 3] and len(session.point_wall_s) == 4
+    assert rates[1] == pytest.approx(1.5 * session.saturation_burst_throughput, rel=0.01)  # the overload
+    assert rates[2:] == pytest.approx([saturation / 3, 2 * saturation / 3, saturation], rel=0.01)
+    assert session.entries == [0, 1, 2, 3, 4] and len(session.point_wall_s) == 5
     assert session.engine_start_s is not None and session.restart_cost_s is not None
-    lowest = load_result(run_dir / index.entries[1].result_file)
+    lowest = load_result(run_dir / index.entries[2].result_file)
     # Well below capacity the engine serves what is sent.
     assert lowest.metrics["request_throughput"] == pytest.approx(rates[1], rel=0.3)
 
@@ -172,7 +175,10 @@ def test_find_max_rate_lands_on_the_knee_of_a_known_queue_and_ends_overloaded_pr
     assert search.stop_reason.startswith("converged")
     low, high = search.bracket
     assert high is not None and high <= low * 1.1 + 1e-9
-    chosen = next(probe for probe in search.probes if probe.rate == search.max_rate)
+    # The rate is named on its confirmation: a probe 4× as long (stepped down while that failed).
+    chosen = next(probe for probe in search.probes if probe.entry == search.chosen_entry)
+    assert chosen.confirmation and chosen.rate == search.max_rate
+    assert search.confirmation is not None and search.confirmation.entry == chosen.entry
     # The load the engine met there lies at the knee of the model (less what a loaded machine's late timers
     # take off the capacity): the rate the probe's Poisson arrivals really went out at, not the one asked.
     assert chosen.sent_rate is not None
@@ -182,9 +188,8 @@ def test_find_max_rate_lands_on_the_knee_of_a_known_queue_and_ends_overloaded_pr
     assert overloaded.stopped_early is not None
     assert overloaded.duration_s is not None and overloaded.duration_s < overloaded.planned_s
     assert chosen.verdict == "pass" and chosen.goodput_fraction >= 0.95
-    assert search.chosen_entry == chosen.entry
     # Nothing ran much longer than its window: the search is one probe after another in one session.
-    assert elapsed < len(search.probes) * (window_s + 3) + 30
+    assert elapsed < sum(probe.planned_s + 3 for probe in search.probes) + 30
 
 
 class _BreaksAtSecondPoint(EchoEngine):

@@ -6,8 +6,11 @@ real engine is in tests/integration/test_sweep_cli.py.
 
 from __future__ import annotations
 
+import itertools
 import math
+from collections.abc import Callable
 
+import numpy as np
 import pytest
 
 from specbench.records import RequestRecord
@@ -15,7 +18,9 @@ from specbench.results.model import BenchmarkResult, EngineSection, RunSection
 from specbench.results.sweep import SessionSummary
 from specbench.session.points import PointGenerator, PointReport, PointSpec
 from specbench.session.slo_search import (
+    CONFIRMATION,
     MAX_HALVINGS,
+    MAX_STEP_DOWNS,
     MaxRateSearch,
     judge,
     latency_bound_s,
@@ -23,6 +28,38 @@ from specbench.session.slo_search import (
     probe_window_s,
 )
 from specbench.settings import ResolvedConfig, resolve_plan
+
+
+def overloaded(spec: PointSpec, capacity: float, entry: int = 1) -> PointReport:
+    """A sustained point against an engine that serves `capacity` req/s, one at a time, first come first
+    served: it keeps up below that rate and builds a queue above it."""
+    workload = spec.config.workload
+    assert workload.duration is not None
+    free, records = 0.0, []
+    for i in range(int(workload.rate * workload.duration)):
+        sent = i / workload.rate
+        free = max(free, sent) + 1 / capacity
+        records.append(
+            RequestRecord(
+                request_id=i,
+                scheduled_s=sent,
+                ready_s=sent,
+                sent_s=sent,
+                prompt_tokens=4,
+                expected_output_tokens=1,
+                chunk_times_s=[free],
+                chunk_tokens=[1],
+                end_s=free,
+                output_tokens=1,
+            )
+        )
+    result = BenchmarkResult(
+        run=RunSection(id="run", status="completed"),
+        engine=EngineSection(name="echo", model="none", method="target-ar"),
+        metrics={},
+    )
+    return PointReport(spec, entry=entry, result=result, records=records)
+
 
 SLO = {"slo.ttft_ms": 100.0, "slo.tpot_ms": 10.0, "workload.output_len": 11}
 
@@ -72,8 +109,15 @@ def probe_of(spec: PointSpec, *, meets: bool, count: int = 100, entry: int = 0) 
     return report(spec, [record(i, 1.0 + i * 0.05, ttft) for i in range(count)], entry=entry)
 
 
-def drive(search: MaxRateSearch, knee: float, *, first_throughput: float | None = None) -> list[float]:
-    """Answer every probe as an engine whose requests meet the SLOs exactly up to `knee` req/s."""
+def drive(
+    search: MaxRateSearch,
+    knee: float,
+    *,
+    first_throughput: float | None = None,
+    sustained_knee: float | None = None,
+) -> list[float]:
+    """Answer every probe as an engine whose requests meet the SLOs exactly up to `knee` req/s, and in a
+    confirmation probe up to `sustained_knee` (default: the same knee)."""
     points: PointGenerator = search.points()
     spec = next(points)
     rates = []
@@ -83,12 +127,15 @@ def drive(search: MaxRateSearch, knee: float, *, first_throughput: float | None 
             saturation = report(spec, [], entry=entry)
             assert saturation.result is not None
             saturation.result.metrics["request_throughput"] = first_throughput
-            spec = points.send(saturation)
+            assert first_throughput is not None
+            spec = points.send(overloaded(points.send(saturation), first_throughput))
         while True:
             entry += 1
             rate = spec.config.workload.rate
             rates.append(rate)
-            spec = points.send(probe_of(spec, meets=rate <= knee, entry=entry))
+            confirming = spec.resolved.sources["workload.rate"] == CONFIRMATION
+            limit = sustained_knee if confirming and sustained_knee is not None else knee
+            spec = points.send(probe_of(spec, meets=rate <= limit, entry=entry))
     except StopIteration:
         return rates
 
@@ -161,7 +208,7 @@ def test_a_stopped_or_broken_probe_never_passes():
 def test_search_from_the_saturation_throughput_lands_within_the_precision_below_the_knee(knee):
     search = MaxRateSearch(resolved(**{"sweep.rate_precision": 0.05}))
     rates = drive(search, knee, first_throughput=50.0)
-    assert rates[0] == 50.0  # the first probe checks the saturation throughput itself
+    assert rates[0] == pytest.approx(50.0, rel=0.01)  # the first probe checks the saturation throughput
     found = outcome(search).search
     assert found is not None and found.max_rate is not None
     low, high = found.bracket
@@ -194,7 +241,7 @@ def test_search_gives_up_when_no_rate_meets_the_slos():
 
 def test_search_stops_after_its_probe_budget():
     search = MaxRateSearch(resolved(**{"workload.rate": 1.0, "sweep.max_probes": 3}))
-    assert drive(search, 1000.0) == [1.0, 2.0, 4.0]
+    assert drive(search, 1000.0) == [1.0, 2.0, 4.0, 4.0]  # three probes, then 4.0 confirmed
     found = outcome(search).search
     assert found is not None and found.max_rate == 4.0 and found.bracket == [4.0, None]
     assert "--max-probes" in found.stop_reason
@@ -218,3 +265,83 @@ def test_probes_are_rate_mode_windows_with_their_rules():
     assert workload.num_requests is None and workload.rate == 8.0
     assert workload.duration == pytest.approx(max(5.0, 200 / 8.0) + 0.2)
     assert spec.watch is not None and spec.watch.latency_bound_s == pytest.approx(0.2)
+
+
+def test_the_rate_found_is_confirmed_by_one_probe_several_times_as_long():
+    base = resolved(**{"workload.rate": 40.0, "sweep.confirm_factor": 3.0})
+    search = MaxRateSearch(base)
+    rates = drive(search, 17.0)
+    found = outcome(search).search
+    assert found is not None and found.confirmation is not None
+    assert rates[-1] == found.max_rate == found.bracket[0]
+    assert found.confirmation.confirmation and found.confirmation.verdict == "pass"
+    assert found.confirmation.planned_s == pytest.approx(3.0 * probe_window_s(base.config, rates[-1]))
+    assert found.chosen_entry == found.confirmation.entry == len(rates)
+    assert [probe.confirmation for probe in found.probes].count(True) == 1
+    assert "confirmed by a" in found.stop_reason
+
+
+def test_a_failed_confirmation_steps_down_by_the_precision_and_says_so():
+    search = MaxRateSearch(resolved(**{"workload.rate": 40.0, "sweep.rate_precision": 0.05}))
+    # Short probes pass up to 20 req/s; sustained, the engine holds only up to 18.5.
+    rates = drive(search, 20.0, sustained_knee=18.5)
+    found = outcome(search).search
+    assert found is not None and found.max_rate is not None
+    low = found.bracket[0]
+    assert low is not None and 18.5 < low <= 20.0
+    confirmations = [probe for probe in found.probes if probe.confirmation]
+    assert [probe.verdict for probe in confirmations][-1] == "pass"
+    assert all(probe.verdict == "fail" for probe in confirmations[:-1])
+    assert confirmations[0].rate == low
+    for before, after in itertools.pairwise(confirmations):
+        assert after.rate == pytest.approx(before.rate / 1.05, rel=0.01)
+    assert found.max_rate == confirmations[-1].rate == rates[-1] <= 18.5
+    assert "stepped down" in found.stop_reason and f"{low:g}" in found.stop_reason
+
+
+def test_when_every_step_down_fails_no_rate_is_named():
+    search = MaxRateSearch(resolved(**{"workload.rate": 40.0}))
+    drive(search, 20.0, sustained_knee=1.0)
+    found = outcome(search).search
+    assert found is not None and found.max_rate is None and found.chosen_entry is None
+    assert [probe.confirmation for probe in found.probes].count(True) == MAX_STEP_DOWNS + 1
+    assert "no rate found held its SLOs" in found.stop_reason
+
+
+def test_confirm_factor_zero_names_the_bisections_rate_without_confirming():
+    search = MaxRateSearch(resolved(**{"workload.rate": 40.0, "sweep.confirm_factor": 0.0}))
+    drive(search, 17.0)
+    found = outcome(search).search
+    assert found is not None and found.confirmation is None and found.max_rate == found.bracket[0]
+    assert not any(probe.confirmation for probe in found.probes)
+
+
+def steady_probe(
+    ttft_ms: Callable[[float], float], *, rate: float = 20.0, window_s: float = 20.0
+) -> PointReport:
+    """A probe of `window_s` at `rate` (evenly spaced) whose TTFT depends on the send time."""
+    base = resolved(**{"workload.rate": rate, "sweep.probe_seconds": window_s, "sweep.probe_requests": 1})
+    spec = next(MaxRateSearch(base).points())
+    count = int(rate * window_s)
+    return report(spec, [record(i, i / rate, ttft_ms(i / rate)) for i in range(count)])
+
+
+def test_a_probe_whose_latency_still_rises_at_its_end_does_not_pass():
+    # Every request meets TTFT <= 100 ms, but TTFT climbs steadily: the queue has not settled.
+    probe = steady_probe(lambda t: 10.0 + 4.0 * t)
+    assert probe.spec.watch is not None
+    outcome = judge(probe, probe.spec.watch)
+    assert outcome.goodput_fraction == 1.0
+    assert outcome.verdict == "fail" and "trends upward" in outcome.reason and outcome.trend is not None
+    assert outcome.latency_halves_ms is not None
+    first, second = outcome.latency_halves_ms["ttft_ms"]
+    assert first is not None and second is not None and second > first
+
+
+def test_a_stationary_probe_with_noisy_latency_passes():
+    rng = np.random.default_rng(1)
+    probe = steady_probe(lambda t: float(rng.uniform(10.0, 90.0)))
+    assert probe.spec.watch is not None
+    outcome = judge(probe, probe.spec.watch)
+    assert outcome.verdict == "pass" and outcome.trend is None
+    assert outcome.in_flight_halves is not None and None not in outcome.in_flight_halves

@@ -8,10 +8,18 @@ import pytest
 
 from specbench.config import DEFAULT_NUM_PROMPTS
 from specbench.errors import ConfigError
+from specbench.records import RequestRecord
 from specbench.results.model import BenchmarkResult, EngineSection, RunSection
 from specbench.results.sweep import SessionSummary
 from specbench.session.points import ListedPoints, PointReport, PointSpec, with_rate
-from specbench.session.sweep import RateSweep, round_rate, saturation_point, sweep_rates
+from specbench.session.sweep import (
+    OVERLOAD,
+    SUSTAINED,
+    RateSweep,
+    round_rate,
+    saturation_point,
+    sweep_rates,
+)
 from specbench.settings import ResolvedConfig, resolve_plan
 from specbench.workload.builder import build_workload
 from specbench.workload.tokenizer import SyntheticTokenizer
@@ -29,6 +37,37 @@ def measured(spec: PointSpec, throughput: float | None, entry: int = 0) -> Point
         metrics={"request_throughput": throughput, "output_throughput": None},
     )
     return PointReport(spec, entry=entry, result=result)
+
+
+def overloaded(spec: PointSpec, capacity: float, entry: int = 1) -> PointReport:
+    """A sustained point against an engine that serves `capacity` req/s, one at a time, first come first
+    served: it keeps up below that rate and builds a queue above it."""
+    workload = spec.config.workload
+    assert workload.duration is not None
+    free, records = 0.0, []
+    for i in range(int(workload.rate * workload.duration)):
+        sent = i / workload.rate
+        free = max(free, sent) + 1 / capacity
+        records.append(
+            RequestRecord(
+                request_id=i,
+                scheduled_s=sent,
+                ready_s=sent,
+                sent_s=sent,
+                prompt_tokens=4,
+                expected_output_tokens=1,
+                chunk_times_s=[free],
+                chunk_tokens=[1],
+                end_s=free,
+                output_tokens=1,
+            )
+        )
+    result = BenchmarkResult(
+        run=RunSection(id="run", status="completed"),
+        engine=EngineSection(name="echo", model="none", method="target-ar"),
+        metrics={},
+    )
+    return PointReport(spec, entry=entry, result=result, records=records)
 
 
 def test_sweep_rates_are_evenly_spaced_up_to_the_saturation_throughput():
@@ -62,14 +101,31 @@ def test_sweep_measures_saturation_then_its_rates_in_order():
     points = sweep.points()
     first = next(points)
     assert math.isinf(first.config.workload.rate)
-    rates = [points.send(measured(first, 30.0)).config.workload.rate]
+    sustained = points.send(measured(first, 24.0))  # the burst: ramp-up and tail make it low
+    assert sustained.config.workload.rate == OVERLOAD * 24.0
+    assert sustained.resolved.sources["workload.rate"] == SUSTAINED
+    rates = [points.send(overloaded(sustained, 30.0)).config.workload.rate]
     rates += [points.send(measured(first, 1.0)).config.workload.rate for _ in range(2)]
-    assert rates == [10.0, 20.0, 30.0]
+    assert rates == pytest.approx([10.0, 20.0, 30.0], rel=0.01)
     with pytest.raises(StopIteration):
         points.send(measured(first, 1.0))
     summary = SessionSummary(kind="sweep")
     sweep.summarize(summary)
-    assert summary.saturation_throughput == 30.0
+    # The steady capacity under overload, not the burst's throughput.
+    assert summary.saturation_throughput == pytest.approx(30.0, rel=0.01)
+    assert summary.saturation_burst_throughput == 24.0 and summary.saturation_sustained
+
+
+def test_an_overload_the_engine_kept_up_with_is_doubled_until_it_saturates():
+    points = RateSweep(resolved(**{"workload.num_prompts": 30, "sweep.points": 2})).points()
+    first = next(points)
+    sustained = points.send(measured(first, 10.0))
+    harder = points.send(overloaded(sustained, 40.0))  # 15 req/s: the engine kept up
+    assert harder.resolved.sources["workload.rate"] == SUSTAINED
+    assert harder.config.workload.rate == 2 * sustained.config.workload.rate
+    harder = points.send(overloaded(harder, 40.0))  # 30 req/s: still
+    lowest = points.send(overloaded(harder, 40.0))  # 60 req/s: a queue grows; capacity 40
+    assert lowest.config.workload.rate == pytest.approx(40.0 / 2, rel=0.01)  # 2 rates up to 40
 
 
 def test_a_failed_saturation_point_ends_the_sweep():
@@ -85,7 +141,7 @@ def test_a_sweep_point_is_the_single_run_at_its_rate():
     base = resolved(**{"workload.num_prompts": 25, "sweep.points": 2, "seed": 7})
     points = RateSweep(base).points()
     first = next(points)
-    point = points.send(measured(first, 20.0))
+    point = points.send(overloaded(points.send(measured(first, 20.0)), 20.0))
     single = resolved(**{"workload.num_prompts": 25, "workload.rate": 10.0, "seed": 7})
     tokenizer = SyntheticTokenizer()
     ours, theirs = build_workload(point.config, tokenizer), build_workload(single.config, tokenizer)

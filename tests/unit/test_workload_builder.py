@@ -143,3 +143,36 @@ def test_summary_writes_an_infinite_rate_as_text(tiny_tokenizer: PromptTokenizer
     summary = build_workload(config(num_prompts=3, rate=math.inf), tiny_tokenizer).summary
     assert summary["request_rate"] == "inf"
     json.dumps(summary, allow_nan=False)
+
+
+def test_a_later_point_of_a_session_sends_no_prompt_an_earlier_point_sent(
+    tiny_tokenizer: PromptTokenizer,
+) -> None:
+    first = build_workload(config(num_prompts=16, rate=4.0), tiny_tokenizer)
+    drawn = len(first.warmup) + len(first.requests)
+    second = build_workload(config(num_prompts=16, rate=8.0), tiny_tokenizer, earlier=drawn)
+    third = build_workload(config(num_prompts=16, rate=8.0), tiny_tokenizer, earlier=2 * drawn)
+    sent = [{tuple(r.prompt_token_ids) for r in w.warmup + w.requests} for w in (first, second, third)]
+    assert not sent[0] & sent[1] and not sent[0] & sent[2] and not sent[1] & sent[2]
+    # The schedule is still the run's: a point at rate R has the arrivals `run --rate R` has.
+    alone = build_workload(config(num_prompts=16, rate=8.0), tiny_tokenizer)
+    assert [r.scheduled_s for r in second.requests] == [r.scheduled_s for r in alone.requests]
+    assert second.summary["prompts_drawn_before"] == drawn and second.summary["shared_prefixes"] is False
+
+
+def test_the_first_point_of_a_session_is_exactly_a_single_run(tiny_tokenizer: PromptTokenizer) -> None:
+    single = build_workload(config(num_prompts=8, rate=3.0), tiny_tokenizer)
+    first = build_workload(config(num_prompts=8, rate=3.0), tiny_tokenizer, earlier=0)
+    assert prompts_of(first) == prompts_of(single)
+
+
+def test_a_later_point_reads_a_dataset_on_past_the_earlier_points(
+    data_dir: Path, tiny_tokenizer: PromptTokenizer
+) -> None:
+    path = str(data_dir / "sample.jsonl")  # 8 prompts
+    first = build_workload(config(dataset=path, output_len=4, num_prompts=4, warmup=0), tiny_tokenizer)
+    second = build_workload(
+        config(dataset=path, output_len=4, num_prompts=4, warmup=0), tiny_tokenizer, earlier=4
+    )
+    texts = [{r.prompt_text for r in w.requests} for w in (first, second)]
+    assert len(texts[0]) == len(texts[1]) == 4 and not texts[0] & texts[1]

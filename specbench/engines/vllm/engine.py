@@ -30,6 +30,10 @@ from specbench.engines.vllm.processes import EngineProcesses
 from specbench.engines.vllm.startup import NOT_INSTALLED, start_error
 from specbench.errors import EngineStartError, SpecbenchError
 
+# Emptying the prefix cache between points: vLLM refuses while a request still runs.
+_RESET_TRIES = 10
+_RESET_RETRY_S = 0.2
+
 
 @dataclass(frozen=True, slots=True)
 class _Running:
@@ -180,6 +184,16 @@ class VllmEngine:
         running = self._running
         if running is not None and running.llm.errored:
             raise RuntimeError("vLLM's engine core has died; see the engine log")
+
+    async def forget_prompts(self) -> bool:
+        # Between points, so no request runs; vLLM refuses (False) while one still does, and the engine core
+        # drops a cancelled request at its next step: a few tries cover that.
+        llm = self._started().llm
+        for _ in range(_RESET_TRIES):
+            if await llm.reset_prefix_cache():
+                return True
+            await asyncio.sleep(_RESET_RETRY_S)
+        return False
 
     async def shutdown(self) -> None:
         running, self._running = self._running, None
