@@ -60,7 +60,9 @@ class WorkloadConfig(_Section):
         "send for --duration seconds. With both, --duration caps the sending time.",
     )
     rate: float = Field(math.inf, gt=0, description="Requests per second; 'inf' sends every request at once.")
-    duration: float | None = Field(None, gt=0, description="Rate mode: send requests for this many seconds.")
+    duration: float | None = Field(
+        None, gt=0, allow_inf_nan=False, description="Rate mode: send requests for this many seconds."
+    )
     arrival: Literal["poisson", "constant"] = Field(
         "poisson", description="Gaps between requests: Poisson (gamma with --burstiness) or constant."
     )

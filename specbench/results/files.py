@@ -42,14 +42,26 @@ def engine_log_path(result: Path) -> Path:
 
 
 def check_writable(directory: Path, what: str = "--output-dir") -> None:
-    """Create `directory` and prove a file can be written there, before anything is measured."""
+    """Prove a file can be written in `directory`, before anything is measured, and create nothing.
+
+    A directory that does not exist yet is made by the first file written into it; until then its nearest
+    existing parent must take files. A refused or failed run leaves no empty results/ behind.
+    """
+    existing = directory
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ConfigError(
+            f"cannot write results to {directory}: {existing} is a file, not a directory; pass another {what}"
+        )
     try:
-        directory.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=directory):
+        with tempfile.TemporaryFile(dir=existing):
             pass
     except OSError as exc:
+        reason = exc.strerror or str(exc)
         raise ConfigError(
-            f"cannot write results to {directory}: {exc.strerror or exc}; pass another {what}"
+            f"cannot write results to {directory}: the system refuses new files in {existing} ({reason}); "
+            f"pass another {what}"
         ) from None
 
 

@@ -131,7 +131,9 @@ class PlanRunner:
         # last combination's bad dataset after the first has run for ten minutes. Then every place a file
         # will go is proven writable.
         prepared = [self._prepare(session_plan) for session_plan in self.plan.sessions]
-        check_writable(self.directory or result_path(self.plan.sessions[0].config).parent)
+        first = self.plan.sessions[0].config
+        where = "--output" if self.directory is None and first.output.path is not None else "--output-dir"
+        check_writable(self.directory or result_path(first).parent, where)
         with self.interrupts.installed():
             for session in prepared:
                 if self.interrupts.signum is not None:
