@@ -93,7 +93,7 @@ def test_json_is_the_whole_comparison(comparison: Comparison) -> None:
 def test_html_page_is_self_contained(comparison: Comparison) -> None:
     page = comparison_page(comparison, None)
     assert page.startswith("<!DOCTYPE html>") and "<style>" in page
-    assert '<td class="better">7.30×</td>' in page
+    assert '<td class="ratio better">7.30×</td>' in page
     assert not re.search(r"""(src|href)=["']?(https?:|//)""", page)  # nothing fetched from elsewhere
 
 
@@ -164,3 +164,12 @@ def test_the_full_table_is_kept_where_it_fits() -> None:
     assert re.search(
         r"Output token throughput \(tok/s\)\s+812\.25\s+1,210\.50\s+6,543\.75\s+9,876\.50\s+1\.49×", text
     )
+
+
+def test_the_page_keeps_at_most_eight_figure_columns_per_table_values_first() -> None:
+    runs = [LoadedRun(Path(f"r{i}.json"), make_result(rate=float(i + 1))) for i in range(9)]
+    page = comparison_page(compare_runs(runs), None)
+    tables = page.split("<table>")[1:]
+    assert [table.split("</thead>")[0].count("</th>") - 1 for table in tables] == [7, 2, 7, 1]
+    assert "÷" not in tables[0] + tables[1] and "÷" in tables[2]
+    assert "@media print" in page

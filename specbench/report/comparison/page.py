@@ -56,7 +56,7 @@ def comparison_page(
         '<html lang="en"><head><meta charset="utf-8">',
         f"<title>{escape(title)}</title><style>{CSS}</style></head><body>",
         f"<h1>{escape(title)} · {len(comparison.runs)} runs</h1>",
-        _table(comparison),
+        _tables(comparison),
     ]
     parts += [f'<p class="speedup">{escape(sentence)}</p>' for sentence in comparison.speedups]
     parts += [f'<p class="warning">⚠ {escape(warning)}</p>' for warning in comparison.warnings]
@@ -74,22 +74,36 @@ def comparison_page(
     return "\n".join(parts) + "\n"
 
 
-def _table(comparison: Comparison) -> str:
+# Columns of figures one table holds and still reads at 1280 px (about 120 px each beside the names).
+_COLUMNS_AT_1280 = 8
+
+
+def _tables(comparison: Comparison) -> str:
+    """One table where every run and ratio fits 1280 px; else the runs' values in tables of a readable
+    width first, then the ratios in their own."""
+    runs = list(range(len(comparison.runs)))
     ratios = ratio_columns(comparison)
-    head = ["<th></th>"] + [
-        f"<th>{escape(column_title(comparison, i))}</th>" for i in range(len(comparison.runs))
-    ]
+    if len(runs) + len(ratios) <= _COLUMNS_AT_1280:
+        return _table(comparison, runs, ratios)
+    step = _COLUMNS_AT_1280 - 1
+    parts = [_table(comparison, runs[i : i + step], []) for i in range(0, len(runs), step)]
+    parts += [_table(comparison, [], ratios[i : i + step]) for i in range(0, len(ratios), step)]
+    return "\n".join(parts)
+
+
+def _table(comparison: Comparison, runs: list[int], ratios: list[int]) -> str:
+    head = ["<th></th>"] + [f"<th>{escape(column_title(comparison, i))}</th>" for i in runs]
     head += [f'<th class="ratio">{escape(ratio_title(comparison, i))}</th>' for i in ratios]
     rows = [f'<div class="scroll"><table><thead><tr>{"".join(head)}</tr></thead><tbody>']
     width = len(head)
-    for name, cells in fact_rows(comparison):
-        tds = "".join(f"<td>{escape(cell)}</td>" for cell in cells)
+    for name, cells in fact_rows(comparison) if runs else []:
+        tds = "".join(f"<td>{escape(cells[i])}</td>" for i in runs)
         blanks = '<td class="ratio"></td>' * len(ratios)
         rows.append(f'<tr class="fact"><td>{escape(name)}</td>{tds}{blanks}</tr>')
     for group, group_rows in grouped_rows(comparison):
         rows.append(f'<tr class="group"><td colspan="{width}">{escape(group)}</td></tr>')
         for row in group_rows:
-            tds = "".join(f"<td>{escape(figure_text(value, row.spec))}</td>" for value in row.values)
+            tds = "".join(f"<td>{escape(figure_text(row.values[i], row.spec))}</td>" for i in runs)
             for i in ratios:
                 verdict = row.verdicts[i]
                 css = f' class="ratio {verdict}"' if verdict else ' class="ratio"'
