@@ -3,7 +3,8 @@ description, so every option is documented once (in specbench/config.py)."""
 
 from __future__ import annotations
 
-from typing import Any
+from enum import Enum
+from typing import Any, Literal, get_args, get_origin
 
 import typer
 
@@ -93,7 +94,27 @@ def field_help(dotted: str) -> str:
     return model.model_fields[leaf].description or ""
 
 
+def field_choices(dotted: str) -> list[str]:
+    """The values a field allows, where its type lists them (a Literal or an enum); else empty."""
+    model: type[Any] = RunConfig
+    *sections, leaf = dotted.split(".")
+    for section in sections:
+        model = model.model_fields[section].annotation
+    choices: list[str] = []
+    for part in (model.model_fields[leaf].annotation, *get_args(model.model_fields[leaf].annotation)):
+        if get_origin(part) is Literal:
+            choices += [str(value) for value in get_args(part)]
+        elif isinstance(part, type) and issubclass(part, Enum):
+            choices += [str(member.value) for member in part]
+    return choices
+
+
 def option(param: str, *names: str, **kwargs: Any) -> Any:
+    """A flag whose help is its field's description; its metavar lists the allowed values where the field
+    has a fixed set (rather than the parser's bare <str>)."""
+    choices = field_choices(FLAG_KEYS[param])
+    if choices and "metavar" not in kwargs:
+        kwargs["metavar"] = "[" + "|".join(choices) + "]"
     return typer.Option(*names, help=field_help(FLAG_KEYS[param]), show_default=False, **kwargs)
 
 
