@@ -7,8 +7,8 @@ benchmarks/harness_overhead.py, not to tests.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import gc
+import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
