@@ -7,8 +7,8 @@ import pytest
 
 pytest.importorskip("transformers")
 
-from specbench.config import RunConfig  # noqa: E402
-from specbench.engines.transformers.engine import TransformersEngine  # noqa: E402
+from specbench.config import RunConfig
+from specbench.engines.transformers.engine import TransformersEngine
 
 INTERNAL_WORDS = ("put()", "streamer", "perf_counter", "generate()", "max_new_tokens", "event loop")
 
