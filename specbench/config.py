@@ -34,6 +34,15 @@ DEFAULT_NUM_PROMPTS = 100
 ENGINE_SECTIONS = tuple(name.value for name in EngineName)
 # What --api-key-env accepts: the NAME of a variable, so a key typed there by mistake is refused unseen.
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
+# Keys that are also valid variable names (sk_live_…, hf_…, ghp_…): the prefixes of common API keys, or a
+# long run of letters mixed with digits that no one would name a variable.
+_KEY_PREFIX = re.compile(r"((sk|pk|rk|hf|ghp|gho|ghu|ghs|ghr|glpat|xox[abprs])_|github_pat_|AKIA)\w{12}")
+_KEY_RUN = re.compile(r"(?=[A-Za-z0-9]*[0-9])(?=[A-Za-z0-9]*[A-Za-z])[A-Za-z0-9]{20,}")
+
+
+def looks_like_a_key(text: str) -> bool:
+    """A value shaped like an API key or token rather than like the name of a variable."""
+    return bool(_KEY_PREFIX.match(text) or _KEY_RUN.search(text))
 
 
 class UnshownValueError(ValueError):
@@ -60,7 +69,9 @@ class WorkloadConfig(_Section):
         "send for --duration seconds. With both, --duration caps the sending time.",
     )
     rate: float = Field(math.inf, gt=0, description="Requests per second; 'inf' sends every request at once.")
-    duration: float | None = Field(None, gt=0, description="Rate mode: send requests for this many seconds.")
+    duration: float | None = Field(
+        None, gt=0, allow_inf_nan=False, description="Rate mode: send requests for this many seconds."
+    )
     arrival: Literal["poisson", "constant"] = Field(
         "poisson", description="Gaps between requests: Poisson (gamma with --burstiness) or constant."
     )
@@ -212,9 +223,11 @@ class OpenAIConfig(_Section):
             return value
         if not re.match(r"https?://[^/\s]+", value):
             raise ValueError("give an http:// or https:// URL, e.g. http://127.0.0.1:8000/v1")
-        if "@" in value.split("/", 3)[2]:
+        if "@" in value.split("/", 3)[2] or "?" in value or "#" in value:
+            # Userinfo or a query (?api_key=…) would be written into the result and shown by --dry-run.
             raise UnshownValueError(
-                "credentials do not go in the URL: put the key in a variable named by --api-key-env"
+                "the URL carries credentials or a query: give the bare API root (e.g. http://HOST:PORT/v1) "
+                "and put the key in a variable named by --api-key-env"
             )
         return value.rstrip("/")
 
@@ -222,10 +235,11 @@ class OpenAIConfig(_Section):
     @classmethod
     def _env_name(cls, value: str | None) -> str | None:
         # Never echo the value: someone may have typed the key itself here.
-        if value is not None and not _ENV_NAME.fullmatch(value):
+        if value is not None and (not _ENV_NAME.fullmatch(value) or looks_like_a_key(value)):
+            what = "looks like a key" if looks_like_a_key(value) else "is not a variable name"
             raise UnshownValueError(
-                "give the NAME of an environment variable that holds the key (letters, digits, _), "
-                "not the key itself"
+                f"the value given {what}: give the NAME of an environment variable that holds the key "
+                "(letters, digits, _; e.g. OPENAI_API_KEY), not the key itself"
             )
         return value
 

@@ -152,6 +152,11 @@ def available_profiles() -> list[str]:
 def find_profile(name: str) -> Path:
     """A profile by name (quick, stress, quick-test, smoke, …) or a path to a YAML file."""
     candidate = Path(name).expanduser()
+    if candidate.is_dir():
+        raise ConfigError(
+            f"profile {name} is a directory: pass a YAML file in it, or a profile name "
+            f"({', '.join(available_profiles())})"
+        )
     if candidate.suffix in (".yaml", ".yml") or os.sep in name:
         if not candidate.is_file():
             raise ConfigError(f"profile file {name} does not exist")
@@ -282,7 +287,13 @@ def _axis_values(merged: Mapping[str, Any], key: str, sources: Mapping[str, str]
         return [value] if key in merged else [None]
     if not value:
         raise ConfigError(f"{key} (from {sources.get(key)}) is an empty list: give at least one value")
-    return list(dict.fromkeys(value))  # duplicates measure nothing new
+    repeated = [item for position, item in enumerate(value) if item in value[:position]]
+    if repeated:
+        # Measuring the same thing twice is a typo more often than a wish: say so rather than drop it.
+        raise ConfigError(
+            f"{key} (from {sources.get(key)}) lists {describe_value(repeated[0])} twice: give each value once"
+        )
+    return list(value)
 
 
 def _combinations(merged: Mapping[str, Any], axes: tuple[str, ...], sources: Mapping[str, str]) -> list[dict]:

@@ -179,7 +179,17 @@ def ensure_tiny_models(cache_dir: Path | None = None) -> TinyModels:
         if not all((path / "config.json").is_file() for path in (models.target, models.draft)):
             raise ConfigError(f"the cached tiny model in {root} is incomplete: delete it and rerun")
         return models
-    root.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        root.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise ConfigError(
+            f"the model cache {root.parent} cannot be a directory: a file is in its place or its path; "
+            "point SPECBENCH_CACHE at a directory"
+        ) from None
+    except PermissionError:
+        raise ConfigError(
+            f"cannot create the model cache {root.parent}: point SPECBENCH_CACHE at a writable directory"
+        ) from None
     # Build beside the final directory and rename it into place in one step: a killed build leaves
     # only a hidden temp directory, and of two concurrent builders the second rename fails harmlessly.
     staging = Path(tempfile.mkdtemp(prefix=f".{root.name}.", dir=root.parent))

@@ -4,7 +4,7 @@ config returning a verdict (pass, warn or fail, with a one-line fix)."""
 from collections.abc import Callable, Sequence
 
 from specbench.checks.facts import Facts, gather
-from specbench.checks.model import MODEL_CHECKS
+from specbench.checks.model import MODEL_CHECKS, check_context_length
 from specbench.checks.system import SYSTEM_CHECKS
 from specbench.checks.verdict import Status, Verdict
 from specbench.config import RunConfig
@@ -15,6 +15,8 @@ Check = Callable[[Facts, RunConfig], Verdict]
 def run_checks(facts: Facts, config: RunConfig) -> list[Verdict]:
     """Every check of the machine, and of the model when the config names one."""
     checks: Sequence[Check] = (*SYSTEM_CHECKS, *(MODEL_CHECKS if config.model is not None else ()))
+    if config.model is not None or config.vllm.max_model_len is not None:
+        checks = (*checks, check_context_length)
     return [check(facts, config) for check in checks]
 
 

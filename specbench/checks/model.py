@@ -23,6 +23,7 @@ from specbench.footprint import (
     load_model_shape,
     weight_bytes,
 )
+from specbench.tiny_model import MAX_POSITIONS
 
 _GIB = 2**30
 _GB = 1e9
@@ -299,6 +300,38 @@ def _transformers_fit(
             "lower --max-batch-size, --input-len or --output-len",
         )
     return Verdict(name, Status.PASS, detail + " (activations come on top)")
+
+
+def check_context_length(facts: Facts, config: RunConfig) -> Verdict:
+    """--max-model-len against the model's own context: vLLM refuses to start beyond it."""
+    name = "context length"
+    asked = config.vllm.max_model_len
+    if config.model is None:
+        limit, whose = MAX_POSITIONS, "the built-in tiny model"
+    else:
+        try:
+            limit, whose = _shape(config).max_position_embeddings, str(config.model)
+        except ModelConfigError as exc:
+            return Verdict(name, Status.WARN, f"not known: {exc}")
+    if asked is None:
+        if limit is None:
+            return Verdict(name, Status.WARN, f"{whose} does not say", "pass --max-model-len")
+        return Verdict(name, Status.PASS, f"{limit:,} tokens ({whose})")
+    if config.engine is not EngineName.vllm:
+        return Verdict(
+            name,
+            Status.WARN,
+            f"--max-model-len {asked:,} is a vLLM setting: the {config.engine.value} engine does not read it",
+            "drop --max-model-len, or pass --engine vllm",
+        )
+    if limit is not None and asked > limit:
+        return Verdict(
+            name,
+            Status.FAIL,
+            f"--max-model-len {asked:,} is beyond the {limit:,} tokens of {whose}: vLLM will refuse to start",
+            f"lower --max-model-len to {limit:,} or less",
+        )
+    return Verdict(name, Status.PASS, f"{asked:,} tokens, within the model's {limit or asked:,}")
 
 
 MODEL_CHECKS = (check_model_config, check_parameters, check_kv_cache, check_memory_fit)

@@ -148,20 +148,23 @@ def check_driver(facts: Facts, config: RunConfig) -> Verdict:
 
 
 def check_nvml(facts: Facts, config: RunConfig) -> Verdict:
-    error = facts.gpus.nvml_error
+    """One row for GPU telemetry: nvidia-ml-py installed, and NVML answering through it."""
+    package, error, gpus = facts.nvidia_ml_py, facts.gpus.nvml_error, facts.gpus
+    if not package.installed:
+        return Verdict("NVML", Status.WARN, "nvidia-ml-py not installed, so no GPU telemetry", NVML_INSTALL)
+    version = f"nvidia-ml-py {package.version}"
     if error is None:
         return Verdict(
-            "NVML", Status.PASS, "answers: GPU telemetry, `specbench monitor` and energy figures work"
+            "NVML",
+            Status.PASS,
+            f"{version} answers: GPU telemetry, `specbench monitor` and energy figures work",
         )
-    hint = NVML_INSTALL if not facts.nvidia_ml_py.installed else "check the NVIDIA driver"
-    return Verdict("NVML", Status.WARN, f"{error}: runs have no GPU telemetry", hint)
-
-
-def check_nvidia_ml_py(facts: Facts, config: RunConfig) -> Verdict:
-    package = facts.nvidia_ml_py
-    if package.installed:
-        return Verdict("nvidia-ml-py", Status.PASS, f"{package.version} ({package.distribution or 'pynvml'})")
-    return Verdict("nvidia-ml-py", Status.WARN, "not installed: no GPU telemetry", NVML_INSTALL)
+    if not gpus.devices and gpus.driver is None:
+        # The driver row says no NVIDIA GPU is here: nothing to fix, telemetry has nothing to read.
+        return Verdict("NVML", Status.PASS, f"{version}; no NVIDIA GPU here, so no GPU telemetry")
+    return Verdict(
+        "NVML", Status.WARN, f"{version} installed, NVML does not answer ({error})", "check the NVIDIA driver"
+    )
 
 
 def check_transformers(facts: Facts, config: RunConfig) -> Verdict:
@@ -255,7 +258,6 @@ SYSTEM_CHECKS = (
     check_nvml,
     check_transformers,
     check_vllm,
-    check_nvidia_ml_py,
     check_disk,
     check_memory,
     check_output_dir,

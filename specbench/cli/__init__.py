@@ -36,11 +36,22 @@ app = typer.Typer(
     rich_markup_mode=None,
     context_settings={"max_content_width": 120},
 )
-app.command(name="run", epilog=run_command.EPILOG)(run_command.run)
-app.command(name="compare", epilog=compare_command.EPILOG)(compare_command.compare)
-app.command(name="plot", epilog=compare_command.EPILOG)(plot_command.plot)
-app.command(name="monitor")(monitor_command.monitor)
-app.command(name="check-env")(check_env_command.check_env)
+# Short summaries for `specbench --help`, short enough that click never cuts them with "..." at 80 columns.
+app.command(
+    name="run", epilog=run_command.EPILOG, short_help="Send requests to an engine, measure every token, save."
+)(run_command.run)
+app.command(
+    name="compare", epilog=compare_command.EPILOG, short_help="Runs side by side: values, ratios, fairness."
+)(compare_command.compare)
+app.command(
+    name="plot", epilog=compare_command.EPILOG, short_help="Latency CDFs, load, GPU and sweep curves as PNG."
+)(plot_command.plot)
+app.command(name="monitor", short_help="Watch GPUs live: utilisation, memory, power, clocks.")(
+    monitor_command.monitor
+)
+app.command(name="check-env", short_help="Is this machine ready for an engine (and a model)?")(
+    check_env_command.check_env
+)
 
 
 @app.callback(invoke_without_command=True)

@@ -176,11 +176,13 @@ def _choices(kind: Any) -> list[str]:
 
 
 def field_help(dotted: str) -> str:
-    """The field's description, with its allowed values listed where it has a fixed set."""
-    field = _FIELDS[dotted]
-    choices = _choices(_value_type(field.annotation))
-    listed = f" [choices: {', '.join(choices)}]" if choices else ""
-    return (field.description or "") + listed
+    return _FIELDS[dotted].description or ""
+
+
+def field_metavar(dotted: str) -> str | None:
+    """The allowed values, where the field has a fixed set, in place of the parser's bare <str>."""
+    choices = _choices(_value_type(_FIELDS[dotted].annotation))
+    return "[" + "|".join(choices) + "]" if choices else None
 
 
 def _flag_type(dotted: str) -> Any:
@@ -194,6 +196,9 @@ def _flag_type(dotted: str) -> Any:
 
 def option(param: str, *names: str, **kwargs: Any) -> Any:
     """The Typer option of a flag, its help from the field (used by other commands that share a flag)."""
+    metavar = field_metavar(FLAG_KEYS[param])
+    if metavar is not None and "metavar" not in kwargs:
+        kwargs["metavar"] = metavar
     return typer.Option(*names, help=field_help(FLAG_KEYS[param]), show_default=False, **kwargs)
 
 

@@ -56,7 +56,7 @@ def run(
     console = Console()
     if dry_run:
         # The run's own checks, short of starting an engine: a dry run refuses what the run would refuse.
-        prepare_plan(RunLayout(plan), create=False)
+        prepare_plan(RunLayout(plan))
         for session in plan.sessions:
             for point in session.points:
                 _print_sources(console, point)

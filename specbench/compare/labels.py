@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-from specbench.compare.facts import TOOL_NAMES, model_name
+from specbench.compare.facts import TOOL_NAMES, facts_of, model_name
 from specbench.results.model import BenchmarkResult
 from specbench.results.readers import LoadedRun
 
@@ -29,13 +30,15 @@ def group_label(result: BenchmarkResult) -> str:
 
 
 def unique_labels(runs: Sequence[LoadedRun]) -> list[str]:
-    """run_label of each run; where two coincide, the file name and then a number tell them apart."""
+    """run_label of each run; where several coincide, what differs between them (rate, concurrency, K, model,
+    date) tells them apart, never a file name; a number only where nothing differs."""
     labels = [run_label(run) for run in runs]
-    counts = Counter(labels)
-    labels = [
-        f"{label} ({run.path.name})" if counts[label] > 1 else label
-        for label, run in zip(labels, runs, strict=True)
-    ]
+    for label, count in Counter(labels).items():
+        if count < 2:
+            continue
+        same = [i for i, other in enumerate(labels) if other == label]
+        for i, extra in zip(same, _differences([runs[i] for i in same]), strict=True):
+            labels[i] = " · ".join([label, *extra])
     counts = Counter(labels)
     seen: Counter[str] = Counter()
     unique = []
@@ -43,3 +46,41 @@ def unique_labels(runs: Sequence[LoadedRun]) -> list[str]:
         seen[label] += 1
         unique.append(f"{label} #{seen[label]}" if counts[label] > 1 else label)
     return unique
+
+
+def _differences(runs: Sequence[LoadedRun]) -> list[list[str]]:
+    """For runs that share a label: the facts whose values differ among them, in the order people tell runs
+    apart, stopping as soon as every run is told apart."""
+    facts = [facts_of(run.result) if run.result is not None else None for run in runs]
+    aspects: list[Callable[[int], str | None]] = [
+        lambda i: f"engine {runs[i].result.engine.name}" if runs[i].result is not None else None,
+        lambda i: f"method {facts[i].method}" if facts[i] and facts[i].method else None,
+        lambda i: _rate_text(facts[i].rate) if facts[i] and facts[i].rate is not None else None,
+        lambda i: (
+            f"concurrency {facts[i].max_concurrency}" if facts[i] and facts[i].max_concurrency else None
+        ),
+        lambda i: _k_text(runs[i].result),
+        lambda i: model_name(facts[i].model) if facts[i] else None,
+        lambda i: facts[i].date if facts[i] else None,
+    ]
+    parts: list[list[str]] = [[] for _ in runs]
+    for aspect in aspects:
+        values = [aspect(i) for i in range(len(runs))]
+        if len(set(values)) < 2:
+            continue
+        for part, value in zip(parts, values, strict=True):
+            part.append(value or "—")
+        if len({tuple(part) for part in parts}) == len(runs):
+            break
+    return parts
+
+
+def _rate_text(rate: float) -> str:
+    return "rate inf" if math.isinf(rate) else f"rate {rate:g}"
+
+
+def _k_text(result: BenchmarkResult | None) -> str | None:
+    if result is None or result.engine.method not in ("speculative", "prompt-lookup"):
+        return None
+    k = (result.config.get("speculative") or {}).get("num_speculative_tokens")
+    return f"K {k}" if k is not None else None

@@ -100,22 +100,67 @@ def sweep_point(run: ComparedRun, keys: Sequence[str]) -> SweepPoint | None:
 
 
 def sweeps(runs: Sequence[ComparedRun], keys: Sequence[str]) -> list[tuple[str, list[SweepPoint]]]:
-    """Runs of the same engine, method and model at several rates or concurrencies, each as a curve
-    (points in order of load); runs alone at their setting make no curve."""
+    """The points of one sweep or search — one invocation, one engine, method and model, at several rates
+    or concurrencies — each as a curve in order of load. Runs of separate invocations are never joined."""
+    members = _curve_members(runs, keys)
+    curves = [
+        (
+            group_label(group[0].result),
+            [point for run in group if (point := sweep_point(run, keys)) is not None],
+        )
+        for group in members
+    ]
+    labels = [label for label, _ in curves]
+    # Two sweeps of one setup (two invocations): their curves are told apart by when they ran.
+    return [
+        (f"{label} · {_run_date(group)}" if labels.count(label) > 1 else label, points)
+        for (label, points), group in zip(curves, members, strict=True)
+    ]
+
+
+def lone_points(runs: Sequence[ComparedRun], keys: Sequence[str]) -> list[tuple[str, SweepPoint]]:
+    """Runs that belong to no curve, each a point labelled with the run's own label."""
+    in_curves = {id(run) for members in _curve_members(runs, keys) for run in members}
+    lone = []
+    for run in runs:
+        if id(run) not in in_curves and (point := sweep_point(run, keys)) is not None:
+            lone.append((run.label, point))
+    return lone
+
+
+def _sweep_groups(runs: Sequence[ComparedRun]) -> list[list[ComparedRun]]:
     groups: dict[tuple[str, ...], list[ComparedRun]] = {}
     for run in runs:
         if run.result is None:
             continue
         engine = run.result.engine
-        key = (run.result.source_format, engine.name, engine.method, engine.model, engine.draft_model or "")
+        key = (
+            run.result.source_format,
+            run.result.run.id,  # shared by every point of one invocation, and only by them
+            engine.name,
+            engine.method,
+            engine.model,
+            engine.draft_model or "",
+        )
         groups.setdefault(key, []).append(run)
-    curves = []
     for members in groups.values():
         members.sort(key=_load)
+    return list(groups.values())
+
+
+def _curve_members(runs: Sequence[ComparedRun], keys: Sequence[str]) -> list[list[ComparedRun]]:
+    """The runs of each group that makes a curve, in the order sweeps() returns the curves."""
+    curves = []
+    for members in _sweep_groups(runs):
         points = [point for run in members if (point := sweep_point(run, keys)) is not None]
         if len({point.label for point in points}) > 1:
-            curves.append((group_label(members[0].result), points))
+            curves.append(members)
     return curves
+
+
+def _run_date(members: list[ComparedRun]) -> str:
+    facts = members[0].facts
+    return (facts.date if facts is not None and facts.date else None) or members[0].result.run.id
 
 
 def _load(run: ComparedRun) -> tuple[float, float]:

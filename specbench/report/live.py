@@ -49,7 +49,11 @@ class LiveProgress:
         self._counts = Text()
         # Redraw only from our own ticker: Rich's refresh thread would compete with an in-process
         # engine's generation thread for the GIL ten times a second.
-        self._live = Live(self._view(), console=console, auto_refresh=False)
+        # No redirect of sys.stdout/sys.stderr: what an in-process engine prints belongs in its log (the
+        # descriptors are pointed there), not drawn through the console on the screen.
+        self._live = Live(
+            self._view(), console=console, auto_refresh=False, redirect_stdout=False, redirect_stderr=False
+        )
         total = progress.planned if progress.planned is not None else progress.send_window_s
         self._task = self._bar.add_task("warming up", total=total, plan="")
         self._ticker: asyncio.Task[None] | None = None

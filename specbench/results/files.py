@@ -42,31 +42,22 @@ def engine_log_path(result: Path) -> Path:
 
 
 def check_writable(directory: Path, what: str = "--output-dir") -> None:
-    """Create `directory` and prove a file can be written there, before anything is measured."""
+    """Prove a file can be written in `directory`, before anything is measured, and create nothing.
+
+    A directory that does not exist yet is made by the first file written into it; until then its nearest
+    existing parent must take files. A refused or failed run leaves no empty results/ behind.
+    """
+    existing = directory
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise cannot_write(f"results to {directory}", f"{existing} is a file, not a directory", what)
     try:
-        directory.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=directory):
+        with tempfile.TemporaryFile(dir=existing):
             pass
     except OSError as exc:
-        raise cannot_write(f"results to {directory}", exc, what) from None
-
-
-def check_could_write(directory: Path, what: str = "--output-dir") -> None:
-    """What check_writable proves, leaving nothing behind (a dry run): a file can be made in `directory`, or
-    a folder in the nearest one that exists."""
-    existing = directory
-    while not existing.exists() and existing.parent != existing:
-        existing = existing.parent
-    try:
-        if existing == directory:
-            directory.mkdir(exist_ok=True)  # creates nothing (it exists); refuses a file as the run does
-            with tempfile.TemporaryFile(dir=directory):
-                pass
-        else:
-            with tempfile.TemporaryDirectory(dir=existing):
-                pass
-    except OSError as exc:
-        raise cannot_write(f"results to {directory}", exc, what) from None
+        reason = f"the system refuses new files in {existing} ({exc.strerror or exc})"
+        raise cannot_write(f"results to {directory}", reason, what) from None
 
 
 def _json_safe(value: Any) -> Any:

@@ -30,8 +30,13 @@ def _read_text(path: Path) -> str:
         raise ResultFileError(
             f"{path} is a directory: pass a result file, or a directory with index.json"
         ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ResultFileError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ResultFileError(
+            f"{path} is not a text file (binary data at byte {exc.start}): pass a specbench result (.json), "
+            "another tool's result, or a directory of them"
+        ) from None
+    except OSError as exc:
+        raise ResultFileError(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
 def _invalid(path: Path, text: str, exc: json.JSONDecodeError, line: int | None = None) -> ResultFileError:

@@ -38,6 +38,7 @@ class EngineLog:
         self._saved: dict[int, int] = {}
         self._read_offset = 0
         self.phase: str | None = None
+        self._made: list[Path] = []  # directories start() created, deepest first
 
     @property
     def capturing(self) -> bool:
@@ -45,6 +46,7 @@ class EngineLog:
 
     def start(self) -> None:
         _flush_python_streams()
+        self._made = [d for d in (self.path.parent, *self.path.parent.parents) if not d.exists()]
         self.path.parent.mkdir(parents=True, exist_ok=True)
         log_fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o666)
         try:
@@ -95,12 +97,17 @@ class EngineLog:
         return [line for line in text.splitlines() if line.strip()][-lines:]
 
     def discard_if_empty(self) -> bool:
-        """Remove the log when the engine printed nothing; True if it was removed."""
+        """Remove the log when the engine printed nothing, and the directories made for it if they are left
+        empty (a run that failed to start leaves no empty results/); True if the log was removed."""
         with contextlib.suppress(OSError):
             if self.path.stat().st_size == 0:
                 self.path.unlink()
-                return True
-        return not self.path.exists()
+        if self.path.exists():
+            return False
+        for directory in self._made:
+            with contextlib.suppress(OSError):  # not empty: something else was written there
+                directory.rmdir()
+        return True
 
 
 def _flush_python_streams() -> None:

@@ -158,9 +158,14 @@ def setting(config: RunConfig, key: str) -> Any:
 
 
 def print_files(console: Console, saved: Path | None, files: PointFiles) -> None:
-    parts = [f"Result: {escape(str(saved))}" if saved else "Result: printed above (not saved)"]
+    """Each file on a line of its own, its path whole: never wrapped mid-name, so it can be copied."""
+    if saved is None:
+        console.print("Result: printed above (not saved)")
+    lines = [("Result", saved)] if saved else []
     if files.requests is not None and files.requests.exists():
-        parts.append(f"per-request records: {escape(str(files.requests))}")
+        lines.append(("Per-request records", files.requests))
     if files.engine_log is not None and files.engine_log.exists() and files.engine_log.stat().st_size:
-        parts.append(f"engine log: {escape(str(files.engine_log))}")
-    console.print("   ".join(parts))
+        lines.append(("Engine log", files.engine_log))
+    for name, path in lines:
+        console.print(f"{name}:")
+        console.print(f"  {escape(str(path))}", soft_wrap=True, highlight=False)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from specbench.config import RunConfig
-from specbench.results.files import check_could_write, check_writable, result_path
+from specbench.results.files import check_writable, result_path
 from specbench.results.sweep import SessionSummary
 from specbench.session.engine_log import EngineLog
 from specbench.session.layout import RunLayout
@@ -37,16 +37,14 @@ class PreparedSession:
     drawn: int = 0  # prompts the points built so far drew: the next point draws others (build_workload)
 
 
-def prepare_plan(layout: RunLayout, *, create: bool = True) -> list[PreparedSession]:
-    """Prepare every session, then prove the results can be written there (`create=False`: without creating
-    the directory, as a dry run must not). Raises ConfigError on the first problem."""
+def prepare_plan(layout: RunLayout) -> list[PreparedSession]:
+    """Prepare every session, then prove the results can be written there; creates nothing, so the run and a
+    dry run make the same checks. Raises ConfigError on the first problem."""
     # A head-to-head must not fail on its last combination's bad dataset after the first ran ten minutes.
     prepared = [prepare_session(session_plan, layout) for session_plan in layout.plan.sessions]
-    directory = layout.directory or result_path(layout.plan.sessions[0].config).parent
-    if create:
-        check_writable(directory)
-    else:
-        check_could_write(directory)
+    first = layout.plan.sessions[0].config
+    where = "--output" if layout.directory is None and first.output.path is not None else "--output-dir"
+    check_writable(layout.directory or result_path(first).parent, where)
     return prepared
 
 

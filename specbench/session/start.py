@@ -9,7 +9,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from rich.console import Console
+from rich.live import Live
 from rich.markup import escape
+from rich.spinner import Spinner
 
 from specbench.config import RunConfig
 from specbench.errors import EngineStartError
@@ -48,16 +50,28 @@ async def _start(
 ) -> None:
     info = session.info
     began = time.monotonic()
-    with console.status(f"Starting {info.name} with {escape(info.model)} …") as status:
+    spinner = Spinner(
+        "dots", text=f"Starting {info.name} with {escape(info.model)} …", style="status.spinner"
+    )
+    # Not console.status(): its Live sends sys.stdout/sys.stderr through the console, so in a terminal the
+    # engine's own output (Transformers' "Loading weights" bar) was drawn on screen instead of logged.
+    live = Live(
+        spinner,
+        console=console,
+        transient=True,
+        refresh_per_second=12.5,
+        redirect_stdout=False,
+        redirect_stderr=False,
+    )
+    with live:
 
         async def show_phase() -> None:
             while True:
                 await asyncio.sleep(0.5)
                 phase = log.poll_phase() if log is not None else None
                 elapsed = time.monotonic() - began
-                status.update(
-                    f"Starting {info.name} with {escape(info.model)}: {phase or 'starting'} ({elapsed:.0f} s)"
-                )
+                what = f"{phase or 'starting'} ({elapsed:.0f} s)"
+                spinner.update(text=f"Starting {info.name} with {escape(info.model)}: {what}")
 
         ticker = asyncio.create_task(show_phase())
         try:

@@ -10,6 +10,7 @@ import numpy as np
 from specbench.config import RunConfig, WorkloadConfig
 from specbench.errors import ConfigError
 from specbench.workload.arrivals import arrival_times
+from specbench.workload.budget import check_fits
 from specbench.workload.prompts import Prompt, PromptSource, open_prompt_source, sample_prompts
 from specbench.workload.tokenizer import PromptTokenizer
 from specbench.workload.types import PlannedRequest, Workload
@@ -36,6 +37,7 @@ def build_workload(config: RunConfig, tokenizer: PromptTokenizer, *, earlier: in
     a single run's workload.
     """
     workload = config.workload
+    check_fits(workload)  # before any of it is allocated: an absurd size is refused, not swapped to death
     prompt_seed, warmup_seed, arrival_seed = np.random.SeedSequence(config.seed).spawn(3)
     fresh = earlier > 0 and not prompts_may_repeat(workload)
     times = arrival_times(

@@ -57,11 +57,15 @@ def resolve_format(dataset: str, dataset_format: str) -> DatasetFormat:
     if dataset_format == "auto":
         if is_random:
             return "random"
-        suffix = Path(dataset).suffix.lower()
+        path = Path(dataset).expanduser()
+        _check_is_file(path)
+        suffix = path.suffix.lower()
         if suffix == ".jsonl":
             return "jsonl"
         if suffix == ".json":
             return "sharegpt"
+        if _is_binary(path):
+            raise ConfigError(f"dataset {dataset} is not a text file: {_DATASET_KINDS}")
         raise ConfigError(
             f"cannot tell the format of {dataset} from its extension: pass --dataset-format jsonl or sharegpt"
         )
@@ -252,6 +256,30 @@ def _first_present(record: dict[str, Any], keys: tuple[str, ...]) -> Any:
     return next((record[key] for key in keys if key in record), None)
 
 
+_DATASET_KINDS = "pass a JSONL file of prompts or a ShareGPT .json file (or --dataset random)"
+
+
+def _check_is_file(path: Path) -> None:
+    if path.is_dir():
+        raise ConfigError(f"dataset {path} is a directory: {_DATASET_KINDS}")
+    if not path.exists():
+        raise ConfigError(f"dataset file {path} not found (use --dataset random for synthetic prompts)")
+
+
+def _is_binary(path: Path) -> bool:
+    """A NUL byte or bytes that are not UTF-8 in the first 8 KiB: an executable, an archive, an image."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(8192)
+    except OSError:
+        return False
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.start < len(head) - 4  # not merely a character cut at the 8 KiB boundary
+    return b"\0" in head
+
+
 def _read_text(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")
@@ -261,5 +289,7 @@ def _read_text(path: Path) -> str:
         ) from exc
     except IsADirectoryError as exc:
         raise ConfigError(f"dataset {path} is a directory: pass a .jsonl or ShareGPT .json file") from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read dataset {path}: {exc}") from exc
+    except UnicodeDecodeError:
+        raise ConfigError(f"dataset {path} is not a text file (it is not UTF-8): {_DATASET_KINDS}") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read dataset {path}: {exc.strerror or exc}") from None

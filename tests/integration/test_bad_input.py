@@ -37,12 +37,20 @@ def files(tmp_path: Path, tiny_models: TinyModels) -> dict[str, str]:
         path = tmp_path / (name if "." in name else f"{name}.yaml")
         path.write_text(text)
         paths[name.replace(".", "_")] = str(path)
+    binary = bytes(range(256)) * 8  # not text: an executable, an archive, an image
+    for name in ("binary.dat", "binary.jsonl", "binary.json"):
+        (tmp_path / name).write_bytes(binary)
+        paths[name.replace(".", "_")] = str(tmp_path / name)
+    a_dir = tmp_path / "a_dir"
+    a_dir.mkdir()
     no_config = tmp_path / "no_config"
     no_config.mkdir()
     no_vocab = tmp_path / "no_vocab"
     no_vocab.mkdir()
     (no_vocab / "config.json").write_text(json.dumps({"model_type": "llama", "hidden_size": 64}))
-    paths.update(no_config=str(no_config), no_vocab=str(no_vocab), model=str(tiny_models.target))
+    paths.update(
+        no_config=str(no_config), no_vocab=str(no_vocab), model=str(tiny_models.target), a_dir=str(a_dir)
+    )
     return paths
 
 
@@ -118,9 +126,45 @@ CASES: list[tuple[list[str], dict[str, str], str]] = [
     ([*ECHO, "--tokenizer", "/no/such/tok"], {}, "--tokenizer /no/such/tok: no such directory"),
     (["run", "--model", "{model}", "--input-len", "100000"], {}, "max_position_embeddings"),
     (["run", "--engine", "vllm", "--model", "{model}", "--max-model-len", "64"], {}, "--max-model-len is 64"),
+    (["run", "--engine", "echo,echo", "--num-prompts", "3"], {}, "lists echo twice: give each value once"),
+    ([*ECHO, "--rate", "1,2,1"], {}, "lists 1 twice"),
+    (ECHO, {"SPECBENCH_EVENT_LOOP": "bogus"}, "SPECBENCH_EVENT_LOOP='bogus' is not valid: use auto"),
+    (
+        ["run", "--num-prompts", "3"],
+        {"SPECBENCH_CACHE": "{prompts_txt}"},
+        "point SPECBENCH_CACHE at a directory",
+    ),
+    # sizes that would exhaust memory or overflow: refused up front with an estimate
+    (["run", "--engine", "echo", "--num-prompts", "100000000000"], {}, "this workload needs ~"),
+    (["run", "--engine", "echo", "--num-prompts", "0", "--rate", "5", "--duration", "inf"], {}, "finite"),
+    (
+        ["run", "--engine", "echo", "--num-prompts", "0", "--rate", "5", "--duration", "1e12"],
+        {},
+        "GiB available",
+    ),
+    (["run", "--engine", "echo", "--num-prompts", "0", "--rate", "1e9", "--duration", "5"], {}, "needs ~"),
+    # directories and binary files where a text file belongs
+    ([*ECHO, "--profile", "{a_dir}"], {}, "is a directory: pass a YAML file in it, or a profile name"),
+    ([*ECHO, "--dataset", "{a_dir}"], {}, "is a directory: pass a JSONL file of prompts or a ShareGPT"),
+    ([*ECHO, "--dataset", "{binary_dat}"], {}, "is not a text file: pass a JSONL file"),
+    ([*ECHO, "--dataset", "{binary_jsonl}"], {}, "is not a text file (it is not UTF-8)"),
+    (["compare", "{binary_json}", "{binary_json}"], {}, "is not a text file (binary data at byte 128)"),
+    (["plot", "{binary_json}"], {}, "is not a text file (binary data at byte 128)"),
+    # an engine that cannot start leaves no empty results/ behind
+    (
+        ["run", "--engine", "openai", "--base-url", "http://127.0.0.1:9/v1", "--tokenizer", "{model}"],
+        {},
+        "cannot reach the server at http://127.0.0.1:9/v1",
+    ),
     # where results go
     ([*ECHO, "--output", "."], {}, "is a directory"),
     ([*ECHO, "--output-dir", "/proc/specbench"], {}, "cannot write results to /proc/specbench"),
+    (
+        [*ECHO, "--output", "/proc/version"],
+        {},
+        "refuses new files in /proc (No such file or directory); pass another --output",
+    ),
+    ([*ECHO, "--output-dir", "{prompts_txt}/results"], {}, "prompts.txt is a file, not a directory"),
     ([*ECHO, "--rate", "1,2", "--output", "x.json"], {}, "pass --output-dir DIR instead of --output"),
 ]
 
@@ -135,7 +179,7 @@ def test_bad_invocation_is_one_line_and_exit_2_and_writes_nothing(
     work.mkdir()
     monkeypatch.chdir(work)
     for name, value in environ.items():
-        monkeypatch.setenv(name, value)
+        monkeypatch.setenv(name, value.format(**files))
     assert main([arg.format(**files) for arg in argv]) == 2
     out, err = capsys.readouterr()
     assert message in err, err

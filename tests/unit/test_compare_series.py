@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from specbench.compare import compare_runs
-from specbench.compare.series import gpu_timelines, in_flight, latency_cdf, output_rate, sweeps
+from specbench.compare.series import gpu_timelines, in_flight, latency_cdf, lone_points, output_rate, sweeps
 from specbench.metrics import compute_metrics
 from specbench.records import RequestRecord
 from specbench.results.gpus import GpuDevice, GpuSection, GpuTimeline
@@ -106,3 +106,15 @@ def test_runs_of_one_setup_at_several_rates_make_one_curve_in_order_of_load() ->
     assert label == "vllm · target-ar"
     assert [p.label for p in points] == ["2 req/s", "4 req/s", "8 req/s"]
     assert [p.throughput for p in points] == [200.0, 400.0, 800.0]
+
+
+def test_runs_of_separate_invocations_are_never_joined_and_stand_alone_as_points() -> None:
+    first = [make_result(engine="vllm", rate=rate, output_throughput=100.0 * rate) for rate in (2.0, 4.0)]
+    other = make_result(engine="vllm", rate=8.0, output_throughput=800.0)
+    other.run.id = "run-2"  # another invocation of the same setup
+    runs = [LoadedRun(Path(f"r{i}.json"), result) for i, result in enumerate([*first, other])]
+    compared = compare_runs(runs).runs
+    (curve,) = sweeps(compared, ["median_ttft_ms"])
+    assert [p.label for p in curve[1]] == ["2 req/s", "4 req/s"]
+    ((label, point),) = lone_points(compared, ["median_ttft_ms"])
+    assert point.label == "8 req/s" and label == compared[2].label

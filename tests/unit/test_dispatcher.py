@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -86,13 +87,18 @@ def test_requests_are_sent_at_their_scheduled_times_even_when_the_engine_is_slow
     # Every request takes 300 ms, far longer than the 50 ms gaps: an open loop still sends on time.
     load = workload([planned(i, at_s=0.05 * i) for i in range(6)])
     outcome = run(echo(ttft_ms=300), load)
-    assert [r.request_id for r in outcome.records] == list(range(6))
-    for record in outcome.records:
+    records = outcome.records
+    assert [r.request_id for r in records] == list(range(6))
+    assert all(r.success and r.ttft_ms is not None and r.ttft_ms >= 300 - 1 for r in records)
+    # The margin comes from the run, not from the machine being idle: a closed loop would send each request
+    # only after the one before it ended, a full service time late; open, none waits for another.
+    service_ms = min(r.ttft_ms for r in records)
+    for record in records:
         lateness_ms = (record.sent_s - record.scheduled_s) * 1000
-        assert 0 <= record.dispatch_lag_ms <= lateness_ms < SLACK_MS
+        assert 0 <= record.dispatch_lag_ms <= lateness_ms < service_ms / 2
         assert record.client_queue_ms == 0  # no --max-concurrency: all lateness is dispatch lag
-        assert record.success
-        assert record.ttft_ms is not None and record.ttft_ms >= 300 - 1
+    for earlier, later in itertools.pairwise(records):
+        assert later.sent_s < earlier.end_s  # sent while the one before was still being served
 
 
 @pytest.mark.parametrize("loop", ["asyncio", "uvloop"])

@@ -45,9 +45,9 @@ def test_auto_rate_of_the_original_tool_takes_a_list_too():
     assert result.sessions[0].points[0].sources["workload.rate"] == "env AUTO_RATE"
 
 
-def test_a_repeated_value_is_measured_once():
-    result = plan({"engine": ["echo", "echo"]})
-    assert result.single is not None and result.varied == ()
+def test_a_repeated_value_is_refused_rather_than_silently_dropped():
+    with pytest.raises(ConfigError, match=r"engine .* lists echo twice: give each value once"):
+        plan({"engine": ["echo", "echo"]})
 
 
 def test_a_list_where_one_value_belongs_is_refused(tmp_path):

@@ -118,5 +118,6 @@ def test_html_page_carries_the_plots_inline(tmp_path: Path) -> None:
         == 0
     )
     text = page.read_text()
-    assert text.count('src="data:image/png;base64,') == 5  # four CDFs and the load plot
-    assert '<td class="same">1.00×</td>' in text  # the same throughput: neither better nor worse
+    # four CDFs, the load plot, and the two runs as two labelled points against throughput
+    assert text.count('src="data:image/png;base64,') == 6
+    assert '<td class="ratio same">1.00×</td>' in text  # the same throughput: neither better nor worse

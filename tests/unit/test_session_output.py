@@ -11,7 +11,8 @@ from rich.console import Console
 
 import specbench.session.output as output
 from specbench.config import RunConfig
-from specbench.session.output import point_file_name
+from specbench.session.output import point_file_name, print_files
+from specbench.session.point import PointFiles
 from tests.results_factory import make_result
 
 
@@ -73,3 +74,15 @@ def test_a_result_saved_to_a_fallback_says_when_its_records_were_lost(tmp_path, 
         in saved["run"]["warnings"]
     )
     assert saved["run"]["status"] == "incomplete"
+
+
+def test_result_paths_are_printed_whole_each_on_its_own_line_at_80_columns(tmp_path: Path) -> None:
+    deep = tmp_path / "results" / "20261207T175800Z-abc123" / "benchmark_results_speculative_vllm_rate4.json"
+    deep.parent.mkdir(parents=True)
+    records = deep.with_name(deep.stem + "_requests.jsonl")
+    for path in (deep, records):
+        path.write_text("{}")
+    console = Console(width=80, record=True, color_system=None, file=io.StringIO())
+    print_files(console, deep, PointFiles(result=deep, requests=records))
+    lines = console.export_text().splitlines()
+    assert lines == ["Result:", f"  {deep}", "Per-request records:", f"  {records}"]

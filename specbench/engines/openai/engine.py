@@ -33,7 +33,7 @@ from specbench.engines.openai.credentials import ApiKey
 from specbench.engines.openai.features import ServerFeatures, probe_features, request_body, stream_options
 from specbench.engines.openai.prometheus import MetricsFormatError, parse_families
 from specbench.engines.openai.sse import SseDecoder
-from specbench.engines.openai.stream import CompletionStream, StreamError, error_text, one_line
+from specbench.engines.openai.stream import CompletionStream, StreamError, error_text, html_page, one_line
 from specbench.engines.openai.tokens import TextTokenizer, load_text_tokenizer
 from specbench.engines.vllm.metrics import MetricsSnapshot, run_stats
 from specbench.errors import EngineStartError
@@ -218,6 +218,15 @@ class OpenAIEngine:
 
     # start-up steps
 
+    def _not_an_api_hint(self) -> str:
+        """What to check when --base-url answers but not as an OpenAI-compatible API would."""
+        if self._origin.url().rstrip("/").endswith("/v1"):
+            return (
+                "is another web server listening there? pass the --base-url of an OpenAI-compatible server "
+                "(vllm serve, SGLang, TGI), e.g. http://HOST:PORT/v1"
+            )
+        return "check that --base-url ends with the API root (e.g. /v1), or pass --served-model-name"
+
     async def _served_model(self, client: HttpClient) -> str:
         url = self._origin.url("/models")
         try:
@@ -235,12 +244,11 @@ class OpenAIEngine:
                     f"GET {url}: HTTP {status}: {message} (the server wants a key: pass --api-key-env NAME, "
                     "the variable that holds it)"
                 )
-            if wanted is not None:
+            if wanted is not None and html_page(data) is None:
                 return wanted  # some servers list no models; the name given is used as it is
-            raise EngineStartError(
-                f"GET {url}: HTTP {status}: {message}; check that --base-url ends with the API root (e.g. "
-                "/v1), or pass --served-model-name"
-            )
+            raise EngineStartError(f"GET {url}: HTTP {status}: {message}; {self._not_an_api_hint()}")
+        if html_page(data) is not None:
+            raise EngineStartError(f"GET {url} answered with {error_text(data)}; {self._not_an_api_hint()}")
         models = _listed_models(data)
         if wanted is None and not models:
             raise EngineStartError(f"GET {url} lists no models: pass --served-model-name")

@@ -8,6 +8,7 @@ counted with the model's tokenizer, and the final `usage` (`include_usage`) stil
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -44,7 +45,18 @@ def error_text(data: bytes) -> str:
         message = error_message(orjson.loads(data))
     except orjson.JSONDecodeError:
         message = None
+    if message is None and (page := html_page(data)) is not None:
+        return page  # another web server's page: its name, never its whole markup
     return one_line(message if message is not None else data.decode("utf-8", "replace")) or "(no message)"
+
+
+def html_page(data: bytes) -> str | None:
+    """'an HTML page titled "404 Not Found"' for an HTML body, else None."""
+    head = data[:4096].decode("utf-8", "replace")
+    if not re.match(r"\s*<(!doctype html|html|head|body|title|h1)\b", head, re.IGNORECASE):
+        return None
+    title = re.search(r"<title[^>]*>(.*?)</title>", head, re.IGNORECASE | re.DOTALL)
+    return f'an HTML page titled "{one_line(title.group(1), 80)}"' if title else "an HTML page"
 
 
 def one_line(text: str, limit: int = 300) -> str:

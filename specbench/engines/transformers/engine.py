@@ -248,6 +248,13 @@ class TransformersEngine:
             settings["max_batch_size"] = tf.max_batch_size
         if tf.batching == "dynamic":
             settings["max_wait_ms"] = tf.max_wait_ms
+        if tf.batching != "continuous":
+            # The method, kept with the result (and in docs/TRANSFORMERS_ENGINE.md), not shown in the summary.
+            settings["token_times"] = (
+                "time.perf_counter() in the generation thread, inside the streamer's put(), right after each "
+                "step's tokens reach the host; handed to the event loop at most every "
+                f"{DELIVERY_INTERVAL_S * 1000:g} ms (completions at once), which moves no timestamp"
+            )
         if loaded is not None:
             settings["load_time_s"] = round(loaded.load_time_s, 3)
         if kind.assisted:
@@ -283,26 +290,18 @@ class TransformersEngine:
     def _notes(self) -> list[str]:
         config, kind = self._config, self._kind
         tf = config.transformers
-        notes = [
-            "greedy decoding, EOS ignored: generate() gets no EOS token and max_new_tokens = the request's "
-            "max_tokens"
-        ]
+        # In a user's words: what to keep in mind when reading the figures. How token times are taken
+        # is the method, told in docs/TRANSFORMERS_ENGINE.md, not on every run's screen.
+        notes = ["greedy decoding; every request generates exactly its output length (EOS ignored)"]
         if tf.batching == "continuous":
             notes.extend(self._scheduler_notes)
-        else:
-            notes.append(
-                "token times: time.perf_counter() in the generation thread, inside the streamer's put(), "
-                "right after each step's tokens reach the host; they are handed to the event loop at most "
-                f"every {DELIVERY_INTERVAL_S * 1000:g} ms (completions at once), which moves no timestamp"
-            )
         if tf.batching == "serial":
-            notes.append("serial: one generate() at a time, first come first served; queueing is in TTFT")
+            notes.append("serial batching: one request at a time; time waiting for the engine counts in TTFT")
         if tf.batching == "dynamic":
             notes.append(
-                f"dynamic: waiting requests are batched (up to {tf.max_batch_size}, waiting up to "
-                f"{tf.max_wait_ms:g} ms for more), left-padded into one generate(); the batch runs to its "
-                "longest request, each request streams and completes at its own max_tokens; requests "
-                "arriving during a batch wait for the next one"
+                f"dynamic batching: waiting requests run together (up to {tf.max_batch_size}, after waiting "
+                f"up to {tf.max_wait_ms:g} ms for more); a batch runs until its longest request is done, and "
+                "requests arriving meanwhile wait for the next batch"
             )
         spec = config.speculative
         if kind.draft_model:

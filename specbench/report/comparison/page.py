@@ -35,6 +35,16 @@ td.same { color: #888; }
 .speedup { font-weight: 600; } .warning { color: #8a5300; } .note { color: #555; }
 figure { margin: 1.5rem 0; } figure img { max-width: 100%; border: 1px solid #eee; }
 figcaption { color: #555; font-size: 0.9rem; }
+/* Read at 1280 px and on paper: facts and headers wrap, figures never do; a table wider than the page
+   scrolls inside its box on screen rather than being cut, and prints smaller. */
+tr.fact td { white-space: normal; overflow-wrap: anywhere; min-width: 6rem; }
+th.ratio, td.ratio { border-left: 1px solid #ccc; }
+.scroll { overflow-x: auto; max-width: 100%; }
+@media print {
+  body { max-width: none; margin: 0; padding: 0; }
+  table { font-size: 7.5pt; } th, td { padding: 0.1rem 0.3rem; }
+  .scroll { overflow: visible; } figure { break-inside: avoid; } figure img { max-width: 100%; }
+}
 """
 
 
@@ -46,7 +56,7 @@ def comparison_page(
         '<html lang="en"><head><meta charset="utf-8">',
         f"<title>{escape(title)}</title><style>{CSS}</style></head><body>",
         f"<h1>{escape(title)} · {len(comparison.runs)} runs</h1>",
-        _table(comparison),
+        _tables(comparison),
     ]
     parts += [f'<p class="speedup">{escape(sentence)}</p>' for sentence in comparison.speedups]
     parts += [f'<p class="warning">⚠ {escape(warning)}</p>' for warning in comparison.warnings]
@@ -64,27 +74,42 @@ def comparison_page(
     return "\n".join(parts) + "\n"
 
 
-def _table(comparison: Comparison) -> str:
+# Columns of figures one table holds and still reads at 1280 px (about 120 px each beside the names).
+_COLUMNS_AT_1280 = 8
+
+
+def _tables(comparison: Comparison) -> str:
+    """One table where every run and ratio fits 1280 px; else the runs' values in tables of a readable
+    width first, then the ratios in their own."""
+    runs = list(range(len(comparison.runs)))
     ratios = ratio_columns(comparison)
-    head = ["<th></th>"] + [
-        f"<th>{escape(column_title(comparison, i))}</th>" for i in range(len(comparison.runs))
-    ]
-    head += [f"<th>{escape(ratio_title(comparison, i))}</th>" for i in ratios]
-    rows = [f"<table><thead><tr>{''.join(head)}</tr></thead><tbody>"]
+    if len(runs) + len(ratios) <= _COLUMNS_AT_1280:
+        return _table(comparison, runs, ratios)
+    step = _COLUMNS_AT_1280 - 1
+    parts = [_table(comparison, runs[i : i + step], []) for i in range(0, len(runs), step)]
+    parts += [_table(comparison, [], ratios[i : i + step]) for i in range(0, len(ratios), step)]
+    return "\n".join(parts)
+
+
+def _table(comparison: Comparison, runs: list[int], ratios: list[int]) -> str:
+    head = ["<th></th>"] + [f"<th>{escape(column_title(comparison, i))}</th>" for i in runs]
+    head += [f'<th class="ratio">{escape(ratio_title(comparison, i))}</th>' for i in ratios]
+    rows = [f'<div class="scroll"><table><thead><tr>{"".join(head)}</tr></thead><tbody>']
     width = len(head)
-    for name, cells in fact_rows(comparison):
-        tds = "".join(f"<td>{escape(cell)}</td>" for cell in cells)
-        rows.append(f'<tr class="fact"><td>{escape(name)}</td>{tds}{"<td></td>" * len(ratios)}</tr>')
+    for name, cells in fact_rows(comparison) if runs else []:
+        tds = "".join(f"<td>{escape(cells[i])}</td>" for i in runs)
+        blanks = '<td class="ratio"></td>' * len(ratios)
+        rows.append(f'<tr class="fact"><td>{escape(name)}</td>{tds}{blanks}</tr>')
     for group, group_rows in grouped_rows(comparison):
         rows.append(f'<tr class="group"><td colspan="{width}">{escape(group)}</td></tr>')
         for row in group_rows:
-            tds = "".join(f"<td>{escape(figure_text(value, row.spec))}</td>" for value in row.values)
+            tds = "".join(f"<td>{escape(figure_text(row.values[i], row.spec))}</td>" for i in runs)
             for i in ratios:
                 verdict = row.verdicts[i]
-                css = f' class="{verdict}"' if verdict else ""
+                css = f' class="ratio {verdict}"' if verdict else ' class="ratio"'
                 tds += f"<td{css}>{escape(ratio_text(row.ratios[i]))}</td>"
             label = escape(row_title(row).strip())
             indent = ' style="padding-left: 1.5rem"' if row_title(row).startswith(" ") else ""
             rows.append(f"<tr><td{indent}>{label}</td>{tds}</tr>")
-    rows.append("</tbody></table>")
+    rows.append("</tbody></table></div>")
     return "\n".join(rows)

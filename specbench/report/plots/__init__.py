@@ -7,7 +7,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from specbench.compare import Comparison
-from specbench.compare.series import bin_width, gpu_timelines, in_flight, latency_cdf, output_rate, sweeps
+from specbench.compare.series import (
+    bin_width,
+    gpu_timelines,
+    in_flight,
+    latency_cdf,
+    lone_points,
+    output_rate,
+    sweeps,
+)
 from specbench.errors import SpecbenchError, cannot_write
 from specbench.records import RequestRecord
 from specbench.report.plots.canvas import MISSING, Plot, available
@@ -54,8 +62,9 @@ def build_plots(comparison: Comparison) -> PlotSet:
     else:
         out.notes.append("no run has a GPU timeline (the result's gpus.timeline): GPU plots skipped")
     curves = sweeps(comparison.runs, KEYS)
-    if curves:
-        out.plots.append(sweep_plot(curves))
+    singles = lone_points(comparison.runs, KEYS)
+    if curves or len(singles) > 1:
+        out.plots.append(sweep_plot(curves, singles))
     return out
 
 

@@ -63,7 +63,15 @@ def legend(figure: Figure, ax: Any) -> None:
     """One legend for the figure, below its axes, where it can never hide a curve."""
     handles, labels = ax.get_legend_handles_labels()
     if handles:
-        columns = min(len(handles), 3)
+        # As many columns as the longest label leaves room for across the figure's width, so no label
+        # runs past either edge (the constrained layout makes room below, not beside).
+        longest = max(len(label) for label in labels)
+        fits = max(1, int(figure.get_figwidth() * 72 / (longest * 6.5 + 30)))
         figure.legend(
-            handles, labels, loc="outside lower center", ncol=columns, fontsize="small", frameon=False
+            handles,
+            labels,
+            loc="outside lower center",
+            ncol=min(len(handles), 3, fits),
+            fontsize="small",
+            frameon=False,
         )

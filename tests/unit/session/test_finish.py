@@ -72,7 +72,7 @@ def test_a_finished_point_is_saved_where_asked_and_shown(tmp_path: Path) -> None
     done, screen = finished(path)
     assert done.saved == path and path.is_file() and done.problems == []
     assert done.result.metric("completed") == 3 and done.result.run.notes == ["a note"]
-    assert f"Result: {path}" in screen.replace("\n", "")
+    assert f"Result:\n  {path}\n" in screen
 
 
 def test_a_probe_stopped_early_says_so_among_the_warnings(tmp_path: Path) -> None:
