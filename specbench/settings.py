@@ -91,8 +91,14 @@ ENV_VARS: dict[str, EnvVar] = {
 
 # Settings that may hold several values. Each engine × method is its own engine session (the
 # head-to-head); each rate × concurrency is a measured point inside a session (a sweep).
-SESSION_AXES = ("engine", "method")
+# K and the synthetic acceptance length change vLLM's engine, so each value is its own session too; a
+# session that does not speculate takes none of them and runs once (the AR baseline shared across K).
+SPEC_AXES = ("speculative.num_speculative_tokens", "speculative.synthetic_acceptance_length")
+SESSION_AXES = ("engine", "method", *SPEC_AXES)
 POINT_AXES = ("workload.rate", "workload.max_concurrency")
+_SPECULATIVE_METHODS = ("speculative", "prompt-lookup")
+# Settings that take a list as one value, not as an axis.
+_LIST_VALUED = ("percentiles", "speculative.synthetic_acceptance_rates")
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,6 +288,25 @@ def _combinations(merged: Mapping[str, Any], axes: tuple[str, ...], sources: Map
     return [{k: v for k, v in combo.items() if v is not None or k in merged} for combo in combos]
 
 
+def _session_combinations(merged: Mapping[str, Any], sources: Mapping[str, str]) -> list[dict]:
+    """engine × method × K × acceptance length; a method that does not speculate once per engine, with
+    the speculative settings as they are outside the axes (so the AR baseline is measured once)."""
+    combos: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for combo in _combinations(merged, SESSION_AXES, sources):
+        method = combo.get("method")
+        if method is not None and str(method) not in _SPECULATIVE_METHODS:
+            # The first K stands for all (unused); no acceptance length, which only a drafter has.
+            for key in SPEC_AXES:
+                if isinstance(merged.get(key), list):
+                    combo[key] = merged[key][0] if key == SPEC_AXES[0] else None
+        key = repr(sorted(combo.items()))
+        if key not in seen:
+            seen.add(key)
+            combos.append(combo)
+    return combos
+
+
 def resolve_plan(
     *,
     profile: str | None,
@@ -293,10 +318,10 @@ def resolve_plan(
     environ = os.environ if environ is None else environ
     merged, sources = _layers(profile, flags, flag_names, environ)
     for key, value in merged.items():
-        if isinstance(value, list) and key not in (*SESSION_AXES, *POINT_AXES) and key != "percentiles":
+        if isinstance(value, list) and key not in (*SESSION_AXES, *POINT_AXES, *_LIST_VALUED):
             raise ConfigError(f"{key} (from {sources.get(key)}) takes one value, not a list")
     sessions = []
-    for session_values in _combinations(merged, SESSION_AXES, sources):
+    for session_values in _session_combinations(merged, sources):
         points = [
             _validate({**merged, **session_values, **point_values}, sources)
             for point_values in _combinations(merged, POINT_AXES, sources)

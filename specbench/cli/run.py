@@ -29,6 +29,19 @@ def _parse_percentiles(text: str) -> list[float]:
         ) from None
 
 
+def _parse_rates(text: str) -> list[float]:
+    """Always a list, even of one rate (K = 1): the rates are one setting, not an axis."""
+    try:
+        rates = [float(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        rates = []
+    if not rates:
+        raise SpecbenchError(
+            f"--synthetic-acceptance-rates {text!r}: give one rate per draft position, e.g. 0.8,0.6,0.4"
+        )
+    return rates
+
+
 def _parse_output_len(text: str) -> int | None:
     """A token count, or 'dataset' to take each request's output length from the dataset."""
     if text.strip().lower() == "dataset":
@@ -101,7 +114,14 @@ def run(
     output_len: Annotated[str | None, _opt("output_len", metavar="N|dataset")] = None,
     warmup: Annotated[int | None, _opt("warmup")] = None,
     spec_method: Annotated[str | None, _opt("spec_method")] = None,
-    num_speculative_tokens: Annotated[int | None, _opt("num_speculative_tokens")] = None,
+    num_speculative_tokens: Annotated[str | None, _opt("num_speculative_tokens", metavar="K[,K…]")] = None,
+    synthetic_acceptance: Annotated[
+        str | None, _opt("synthetic_acceptance", metavar="LENGTH[,LENGTH…]")
+    ] = None,
+    synthetic_acceptance_rates: Annotated[
+        str | None, _opt("synthetic_acceptance_rates", metavar="R1,R2,…")
+    ] = None,
+    prompts_per_concurrency: Annotated[int | None, _opt("prompts_per_concurrency", metavar="N")] = None,
     draft_schedule: Annotated[str | None, _opt("draft_schedule")] = None,
     ngram_min: Annotated[int | None, _opt("ngram_min")] = None,
     ngram_max: Annotated[int | None, _opt("ngram_max")] = None,
@@ -128,6 +148,9 @@ def run(
     echo_token_delay_ms: Annotated[float | None, _opt("echo_token_delay_ms")] = None,
     echo_ttft_ms: Annotated[float | None, _opt("echo_ttft_ms")] = None,
     echo_slots: Annotated[int | None, _opt("echo_slots")] = None,
+    echo_draft_ms: Annotated[float | None, _opt("echo_draft_ms")] = None,
+    echo_verify_ms: Annotated[float | None, _opt("echo_verify_ms")] = None,
+    echo_load_ms_per_token: Annotated[float | None, _opt("echo_load_ms_per_token")] = None,
     base_url: Annotated[str | None, _opt("base_url", metavar="URL")] = None,
     api_key_env: Annotated[str | None, _opt("api_key_env", metavar="NAME")] = None,
     chat: Annotated[bool | None, _opt("chat", "--chat/--completions")] = None,
@@ -170,6 +193,9 @@ def run(
         "method": lambda text: split_list(text, "--method", str, "target-ar,speculative"),
         "rate": lambda text: split_list(text, "--rate", float, "1,2,4 or inf"),
         "max_concurrency": lambda text: split_list(text, "--max-concurrency", int, "1,8,32"),
+        "num_speculative_tokens": lambda text: split_list(text, "--num-speculative-tokens", int, "1,2,3,5"),
+        "synthetic_acceptance": lambda text: split_list(text, "--synthetic-acceptance", float, "1.5,2.5,3.5"),
+        "synthetic_acceptance_rates": _parse_rates,
     }
     for name, parse in parsers.items():
         if name in values:

@@ -47,6 +47,19 @@ class RunFacts:
     source: str  # the tool that wrote the file, with its version when known
     status: str
     not_sent: int = 0
+    acceptance: str | None = None  # "synthetic" (set by the user) or "measured"; None without drafting
+
+
+def _acceptance(result: BenchmarkResult) -> str | None:
+    """Whether the run's acceptance figures were measured or set by --synthetic-acceptance."""
+    if (
+        result.metrics.get("spec_num_draft_tokens") is None
+        and result.metrics.get("spec_acceptance_rate") is None
+    ):
+        return None
+    spec = result.config.get("speculative") or {}
+    synthetic = spec.get("synthetic_acceptance_length") is not None or spec.get("synthetic_acceptance_rates")
+    return "synthetic" if synthetic else "measured"
 
 
 def facts_of(result: BenchmarkResult) -> RunFacts:
@@ -73,6 +86,7 @@ def facts_of(result: BenchmarkResult) -> RunFacts:
         source=_source(result),
         status=result.run.status,
         not_sent=result.run.num_not_sent,
+        acceptance=_acceptance(result),
     )
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 
+import numpy as np
+
 from specbench.config import SloConfig
 from specbench.metrics.registry import METRICS, distribution_key, metric_keys
 from specbench.metrics.stats import check_percentiles, summarise
@@ -21,6 +23,7 @@ _DISTRIBUTIONS: dict[str, Callable[[Records, Records], list[float]]] = {
     "ttft": lambda _, done: [r.ttft_ms for r in done if r.ttft_ms is not None],
     "tpot": lambda _, done: [r.tpot_ms for r in done if r.tpot_ms is not None],
     "itl": lambda _, done: [gap for r in done for gap in r.itl_ms],
+    "itl_per_token": lambda _, done: [gap for r in done for gap in r.itl_per_token_ms],
     "e2el": lambda _, done: [r.e2el_ms for r in done if r.e2el_ms is not None],
     "dispatch_lag": lambda sent, _: [r.dispatch_lag_ms for r in sent],
     "client_queue": lambda sent, _: [r.client_queue_ms for r in sent],
@@ -64,6 +67,7 @@ def compute_metrics(
             for stat, value in summarise(values, percentiles).items():
                 metrics[distribution_key(stat, spec.name)] = value
     metrics.update(speculative_metrics(done))
+    metrics.update(chunk_metrics(done))
     # Registry order keeps the result file and the summary table in the same order.
     return {key: metrics[key] for key, _ in metric_keys(percentiles) if key in metrics}
 
@@ -97,6 +101,20 @@ def speculative_metrics(done: Sequence[RequestRecord]) -> dict[str, MetricValue]
     # Each target pass of a drafting request stands for one draft; unknown if any request lacks the count.
     drafts = None if any(p is None for p in passes) else sum(p for p in passes if p is not None)
     return spec_stats(drafts, drafted, accepted)
+
+
+def chunk_metrics(done: Sequence[RequestRecord]) -> dict[str, MetricValue]:
+    """How many tokens each streamed chunk carried: 1 everywhere unless the engine speculates or a busy
+    server coalesces; empty when no chunk arrived."""
+    sizes = [n for r in done for n in r.chunk_tokens]
+    if not sizes:
+        return {}
+    return {
+        "mean_tokens_per_chunk": float(np.mean(sizes)),
+        "median_tokens_per_chunk": float(np.median(sizes)),
+        "max_tokens_per_chunk": int(max(sizes)),
+        "multi_token_chunk_share": sum(n > 1 for n in sizes) / len(sizes),
+    }
 
 
 def meets_slo(record: RequestRecord, slo: SloConfig) -> bool:

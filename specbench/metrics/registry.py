@@ -183,6 +183,14 @@ METRICS: tuple[MetricSpec, ...] = (
         "Inter-token Latency",
         "Inter-token latency: every gap between consecutive token arrivals of a request.",
     ),
+    _latency(
+        "itl_per_token",
+        "ITL per token",
+        "Inter-token Latency per token",
+        "Per-token ITL: each chunk's gap shared by the tokens it carried, one value per output token after "
+        "the first (its mean is the token-weighted TPOT); equals ITL when every chunk holds one token.",
+        vllm=False,
+    ),
     _latency("e2el", "E2EL", "End-to-end Latency", "End-to-end latency: end − sent."),
     _latency(
         "dispatch_lag",
@@ -197,6 +205,29 @@ METRICS: tuple[MetricSpec, ...] = (
         "Client-side Queueing",
         "Wait for a free slot under --max-concurrency: sent − ready.",
         vllm="client_queue_time",
+    ),
+    _m(
+        "mean_tokens_per_chunk",
+        "tokens",
+        None,
+        "Mean tokens per chunk",
+        "Output tokens per streamed chunk, averaged over every chunk of the completed requests (1 unless "
+        "the engine speculates or coalesces).",
+    ),
+    _m(
+        "median_tokens_per_chunk",
+        "tokens",
+        None,
+        "Median tokens per chunk",
+        "Median of the output tokens per streamed chunk.",
+    ),
+    _m("max_tokens_per_chunk", "tokens", None, "Max tokens per chunk", "Most tokens one chunk carried."),
+    _m(
+        "multi_token_chunk_share",
+        "fraction",
+        None,
+        "Chunks with several tokens (%)",
+        "Share of streamed chunks that carried more than one token.",
     ),
     _m(
         "spec_acceptance_rate",

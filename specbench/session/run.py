@@ -16,11 +16,13 @@ from rich.markup import escape
 
 from specbench.compare import compare_runs
 from specbench.config import RunConfig
+from specbench.engines.synthetic import check_synthetic_acceptance
 from specbench.errors import ConfigError, EngineStartError, SpecbenchError
 from specbench.metrics.registry import percentile_label
 from specbench.report.comparison.table import render_comparison
 from specbench.report.header import render_header
 from specbench.report.live import LiveProgress
+from specbench.report.speculative import render_speculative_report
 from specbench.report.summary import render_summary
 from specbench.report.sweep import render_search, render_session_times, render_sweep_table
 from specbench.results.files import (
@@ -31,6 +33,7 @@ from specbench.results.files import (
 )
 from specbench.results.model import BenchmarkResult, IndexEntry, IndexKind, ResultIndex
 from specbench.results.readers import INDEX_FILE, LOAD_SETTINGS, LoadedRun
+from specbench.results.speculative import SpeculativeReport, speculative_report
 from specbench.results.sweep import SessionSummary, sessions_summary
 from specbench.runner.dispatcher import PhaseListener, RunProgress
 from specbench.session.drain import EngineBroken, check_health, describe_error, drain
@@ -145,10 +148,14 @@ class PlanRunner:
             self._print_sweep()
         elif self.multi and self.index.entries:
             self._print_comparison()
+        speculation = self._speculative_report()
+        if speculation is not None:
+            render_speculative_report(speculation, self.console)
         return self.report
 
     def _prepare(self, session_plan: SessionPlan) -> PreparedSession:
         config, notes = resolve_models(session_plan.config)
+        check_synthetic_acceptance(config)
         notes += ignored_settings_notes(config, session_plan.sources)
         notes += _sweep_notes(session_plan)
         tokenizer = workload_tokenizer(config)
@@ -385,8 +392,16 @@ class PlanRunner:
             return
         if self.sweeping:
             self.index.summary = sessions_summary(self.sessions)
+        speculation = self._speculative_report()
+        if speculation is not None:
+            self.index.summary["speculative"] = speculation.model_dump()
         # Python values, so a rate of inf is written as "inf" as everywhere else (JSON mode writes null).
         write_json_atomic(self.directory / "index.json", self.index.model_dump())
+
+    def _speculative_report(self) -> SpeculativeReport | None:
+        """AR and speculative points of this invocation paired by load, once both kinds have run."""
+        runs = [(self.index.entries[position].label, result) for position, result in self.measured.items()]
+        return speculative_report(runs)
 
     def _print_sweep(self) -> None:
         percentiles = self.plan.sessions[0].config.percentiles
