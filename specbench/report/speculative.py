@@ -140,3 +140,53 @@ def _fmt(value: float | None) -> str:
     if value is None:
         return "—"
     return f"{value:.2f}" if abs(value) < 100 else f"{value:.0f}"
+
+
+def speculative_markdown(report: SpeculativeReport) -> str:
+    """The same tables as Markdown, for README sections and notes."""
+    mark = lambda synthetic: "*" if synthetic else ""  # noqa: E731
+    lines = [
+        "| load | variant | AR tok/s | spec tok/s | speed-up | TPOT ratio | TTFT ratio | accept % "
+        "| accept length | per position % | step ms | AR ms/token | break-even length |",
+        "| --- | --- |" + " ---: |" * 11,
+    ]
+    for row in report.rows:
+        positions = " ".join(f"{p * 100:.0f}" for p in row.acceptance_per_position or []) or "—"
+        rate = row.acceptance_rate * 100 if row.acceptance_rate is not None else None
+        cells = [
+            row.load_label,
+            row.variant,
+            _fmt(row.ar_output_throughput),
+            _fmt(row.spec_output_throughput),
+            f"**{row.speedup:.2f}×**" if row.speedup is not None else "—",
+            _fmt(row.tpot_ratio),
+            _fmt(row.ttft_ratio),
+            _fmt(rate) + mark(row.synthetic),
+            _fmt(row.mean_acceptance_length) + mark(row.synthetic),
+            positions,
+            _fmt(row.step_ms),
+            _fmt(row.ar_token_ms),
+            _fmt(row.break_even_length),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    loads = list(dict.fromkeys(row.load_label for row in report.rows))
+    lines += [
+        "",
+        "| speed-up | " + " | ".join(loads) + " | break-even |",
+        "| --- |" + " ---: |" * (len(loads) + 1),
+    ]
+    for variant in report.variants:
+        by_load = dict(zip(variant.loads, variant.speedups, strict=True))
+        cells = [f"{by_load[load]:.2f}×" if by_load.get(load) is not None else "—" for load in loads]
+        after = f" (loses from {variant.first_loss})" if variant.first_loss else ""
+        lines.append(f"| {variant.variant} | " + " | ".join(cells) + f" | {variant.break_even}{after} |")
+    lines += ["", "| load | best | speed-up |", "| --- | --- | ---: |"]
+    lines += [
+        f"| {best.load_label} | {best.best} | {best.speedup:.2f}× |"
+        if best.speedup
+        else f"| {best.load_label} | {best.best} | — |"
+        for best in report.best
+    ]
+    if report.synthetic:
+        lines += ["", f"\\* {SYNTHETIC_NOTE}"]
+    return "\n".join(lines) + "\n"

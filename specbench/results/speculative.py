@@ -203,8 +203,13 @@ def _load(result: BenchmarkResult) -> LoadPoint | None:
     workload = result.config.get("workload")
     if not isinstance(workload, dict):
         return None
-    rate = workload.get("rate", math.inf)
-    return LoadPoint(rate=float(rate), max_concurrency=workload.get("max_concurrency"))
+    rate = workload.get("rate")
+    try:
+        rate = math.inf if rate is None else float(rate)
+    except (TypeError, ValueError):
+        return None
+    cap = workload.get("max_concurrency")
+    return LoadPoint(rate=rate, max_concurrency=cap if isinstance(cap, int) else None)
 
 
 def _key(load: LoadPoint) -> tuple[float, int | None]:
