@@ -133,7 +133,11 @@ class PlanRunner:
         # Everything that can be checked is, before any engine starts: a head-to-head must not fail on its
         # last combination's bad dataset after the first has run for ten minutes. Then every place a file
         # will go is proven writable.
+        for session_plan in self.plan.sessions:
+            check_synthetic_acceptance(session_plan.config)
         prepared = [self._prepare(session_plan) for session_plan in self.plan.sessions]
+        for note in self.plan.skipped:
+            self.console.print(f"[yellow]note:[/] {escape(note)}")
         check_writable(self.directory or result_path(self.plan.sessions[0].config).parent)
         with self.interrupts.installed():
             for session in prepared:
@@ -155,7 +159,6 @@ class PlanRunner:
 
     def _prepare(self, session_plan: SessionPlan) -> PreparedSession:
         config, notes = resolve_models(session_plan.config)
-        check_synthetic_acceptance(config)
         notes += ignored_settings_notes(config, session_plan.sources)
         notes += _sweep_notes(session_plan)
         tokenizer = workload_tokenizer(config)
