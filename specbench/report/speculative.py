@@ -24,7 +24,7 @@ def render_speculative_report(report: SpeculativeReport, console: Console) -> No
     for variant in report.variants:
         name = f"{escape(variant.variant)}: " if several else ""
         if variant.break_even == NOT_REACHED:
-            verdict = "[green]wins at every load measured[/] (break-even not reached)"
+            verdict = "[green]still wins at the highest load measured[/] (break-even not reached)"
         elif variant.break_even == NEVER_WINS:
             verdict = "[red]wins at no load measured[/]"
         else:

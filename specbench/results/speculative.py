@@ -79,7 +79,7 @@ class VariantSummary(BaseModel):
     speedups: list[float | None]
     break_even: str = Field(
         description="The highest load measured at which it still wins, when it loses at a higher one; "
-        f"'{NOT_REACHED}' when it wins at every load, '{NEVER_WINS}' when it wins at none."
+        f"'{NOT_REACHED}' when it still wins at the highest load, '{NEVER_WINS}' when it wins at none."
     )
     first_loss: str | None = Field(None, description="The lowest load above break-even where it loses.")
 
@@ -165,13 +165,12 @@ def _variants(rows: Sequence[SpeculativeRow]) -> list[VariantSummary]:
         speedups = [row.speedup for row in mine]
         wins = [speedup is not None and speedup > 1 for speedup in speedups]
         break_even, first_loss = NEVER_WINS, None
-        if all(wins):
-            break_even = NOT_REACHED
+        if wins and wins[-1]:
+            break_even = NOT_REACHED  # it still wins at the highest load measured
         elif any(wins):
             last_win = max(i for i, won in enumerate(wins) if won)
             break_even = mine[last_win].load_label
-            loss = next((i for i in range(last_win + 1, len(wins)) if not wins[i]), None)
-            first_loss = mine[loss].load_label if loss is not None else None
+            first_loss = mine[last_win + 1].load_label
         out.append(
             VariantSummary(
                 variant=variant,

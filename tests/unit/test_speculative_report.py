@@ -133,3 +133,11 @@ def test_no_report_without_an_ar_run_at_the_same_engine_and_load():
         )
         is None
     )
+
+
+def test_a_variant_that_still_wins_at_the_highest_load_has_not_reached_break_even():
+    runs = [point("target-ar", c, 100.0) for c in (1, 8)]
+    runs += [point("speculative", 1, 90.0), point("speculative", 8, 110.0)]
+    report = speculative_report(runs)
+    assert report is not None
+    assert (report.variants[0].break_even, report.variants[0].first_loss) == (NOT_REACHED, None)
