@@ -105,6 +105,8 @@ def describe_facts(facts: RunFacts | None, error: str | None = None) -> dict[str
         "method": facts.method,
         "model": model_name(facts.model),
         "draft": model_name(facts.draft_model) if facts.draft_model else None,
+        # Set with --synthetic-acceptance, or measured: acceptance figures mean different things.
+        "acceptance": facts.acceptance,
         "profile": facts.profile,
         "load": describe_load(facts),
         "duration": f"{facts.duration_s:.1f} s" if facts.duration_s is not None else None,

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from specbench.results.speculative import NEVER_WINS, NOT_REACHED, SpeculativeReport
+from specbench.results.sweep import SessionSummary
 
 SYNTHETIC_NOTE = (
     "acceptance marked * is synthetic (--synthetic-acceptance): set by the user, not measured on real text; "
@@ -36,6 +39,17 @@ def render_speculative_report(report: SpeculativeReport, console: Console) -> No
         _best(report, console)
     if report.synthetic:
         console.print(f"[yellow]note:[/] {SYNTHETIC_NOTE}")
+
+
+def render_engine_starts(sessions: Sequence[SessionSummary], console: Console) -> None:
+    """Each K or acceptance length needs an engine of its own; the AR session serves them all."""
+    starts = [
+        f"{escape(s.label or 'session')} {s.engine_start_s:.1f} s"
+        for s in sessions
+        if s.engine_start_s is not None
+    ]
+    if starts:
+        console.print("Engine sessions started in: " + " · ".join(starts))
 
 
 def _table(title: str) -> Table:

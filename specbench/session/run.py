@@ -22,7 +22,7 @@ from specbench.metrics.registry import percentile_label
 from specbench.report.comparison.table import render_comparison
 from specbench.report.header import render_header
 from specbench.report.live import LiveProgress
-from specbench.report.speculative import render_speculative_report
+from specbench.report.speculative import render_engine_starts, render_speculative_report
 from specbench.report.summary import render_summary
 from specbench.report.sweep import render_search, render_session_times, render_sweep_table
 from specbench.results.files import (
@@ -155,6 +155,8 @@ class PlanRunner:
         speculation = self._speculative_report()
         if speculation is not None:
             render_speculative_report(speculation, self.console)
+            if not self.sweeping:  # the sweep's closing lines said it already
+                render_engine_starts(self.sessions, self.console)
         return self.report
 
     def _prepare(self, session_plan: SessionPlan) -> PreparedSession:
@@ -185,8 +187,7 @@ class PlanRunner:
         )
 
     async def _run_session(self, prepared: PreparedSession) -> None:
-        if self.sweeping:
-            self.sessions.append(prepared.summary)
+        self.sessions.append(prepared.summary)
         self.interrupts.phase = RunPhase.STARTING
         spec: PointSpec | None = prepared.first
         try:

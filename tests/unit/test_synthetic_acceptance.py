@@ -91,3 +91,19 @@ def test_compare_warns_when_synthetic_acceptance_sits_beside_measured_acceptance
     warnings = unfair_differences(["synthetic", "measured"], [facts_of(synthetic), facts_of(measured)])
     assert any("synthetic acceptance (synthetic) vs measured acceptance (measured)" in w for w in warnings)
     assert facts_of(make_result()).acceptance is None  # AR: no acceptance to compare
+
+
+def test_summary_and_compare_header_say_the_acceptance_was_synthetic():
+    from rich.console import Console
+
+    from specbench.compare.facts import describe_facts
+    from specbench.report.summary import render_summary
+
+    spec = {"spec_num_draft_tokens": 300, "spec_acceptance_rate": 0.5, "spec_mean_acceptance_length": 2.5}
+    result = make_result(method="speculative", metrics=spec).model_copy(
+        update={"config": {"speculative": {"synthetic_acceptance_length": 2.5}}}
+    )
+    console = Console(record=True, width=120)
+    render_summary(result, console)
+    assert "synthetic acceptance: length 2.5 set, not measured" in console.export_text()
+    assert describe_facts(facts_of(result))["acceptance"] == "synthetic"
