@@ -108,7 +108,12 @@ class SpeculativeConfig(_Section):
     spec_method: Literal["draft_model", "ngram", "eagle", "eagle3"] = Field(
         "draft_model", description="How drafts are proposed (vLLM); Transformers uses draft_model."
     )
-    num_speculative_tokens: int = Field(5, ge=1, le=64, description="Draft tokens per step (K).")
+    num_speculative_tokens: int = Field(
+        5,
+        ge=1,
+        le=64,
+        description="Draft tokens per step (K); several (1,2,3,5) are an axis of the plan, an engine session each.",
+    )
     draft_schedule: Literal["constant", "heuristic"] = Field(
         "constant",
         description="Transformers: keep K fixed, or let it grow/shrink with acceptance (its 'heuristic').",
