@@ -112,7 +112,8 @@ class SpeculativeConfig(_Section):
         5,
         ge=1,
         le=64,
-        description="Draft tokens per step (K); several (1,2,3,5) are an axis of the plan, an engine session each.",
+        description="Draft tokens per step (K); several (1,2,3,5) are an axis of the plan, an engine "
+        "session each.",
     )
     draft_schedule: Literal["constant", "heuristic"] = Field(
         "constant",
