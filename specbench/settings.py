@@ -306,8 +306,8 @@ def _session_combinations(
             if note not in skipped:
                 skipped.append(note)
             continue
-        method = combo.get("method")
-        if method is not None and str(method) not in _SPECULATIVE_METHODS:
+        method = combo.get("method") or RunConfig.model_fields["method"].default
+        if str(method) not in _SPECULATIVE_METHODS:
             # The first K stands for all (unused); no acceptance length, which only a drafter has.
             for key in SPEC_AXES:
                 if isinstance(merged.get(key), list):

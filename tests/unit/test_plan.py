@@ -94,3 +94,9 @@ def test_per_position_rates_are_one_setting_not_an_axis():
     plan = resolve_plan(profile=None, flags=flags, flag_names={}, environ={})
     assert plan.single is not None
     assert plan.single.config.speculative.synthetic_acceptance_rates == [0.9, 0.4]
+
+
+def test_a_k_axis_without_a_speculative_method_measures_ar_once():
+    flags = {"engine": "echo", "speculative.num_speculative_tokens": [1, 3]}
+    plan = resolve_plan(profile=None, flags=flags, flag_names={}, environ={})
+    assert len(plan.sessions) == 1
