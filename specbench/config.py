@@ -94,6 +94,12 @@ class WorkloadConfig(_Section):
             raise ValueError("--num-prompts 0 means rate mode, which needs --duration S (or give a count)")
         return self
 
+    @model_validator(mode="after")
+    def _per_slot_needs_slots(self) -> WorkloadConfig:
+        if self.prompts_per_concurrency is not None and self.max_concurrency is None:
+            raise ValueError("--prompts-per-concurrency counts requests per --max-concurrency slot: set both")
+        return self
+
     @property
     def num_requests(self) -> int | None:
         """Measured requests in count mode; None in rate mode (send until --duration elapses)."""

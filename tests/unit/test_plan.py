@@ -100,3 +100,9 @@ def test_a_k_axis_without_a_speculative_method_measures_ar_once():
     flags = {"engine": "echo", "speculative.num_speculative_tokens": [1, 3]}
     plan = resolve_plan(profile=None, flags=flags, flag_names={}, environ={})
     assert len(plan.sessions) == 1
+
+
+def test_prompts_per_concurrency_scales_each_points_request_count():
+    flags = {"engine": "echo", "workload.max_concurrency": [1, 8], "workload.prompts_per_concurrency": 4}
+    plan = resolve_plan(profile=None, flags=flags, flag_names={}, environ={})
+    assert [p.config.workload.num_requests for p in plan.sessions[0].points] == [4, 32]
