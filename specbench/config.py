@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import re
 from enum import StrEnum
+from itertools import pairwise
 from pathlib import Path
 from typing import Literal
 
@@ -91,6 +92,12 @@ class WorkloadConfig(_Section):
         "each request's length from the dataset.",
     )
     warmup: int = Field(2, ge=0, description="Warm-up requests sent first and excluded from results.")
+    prompts_per_concurrency: int | None = Field(
+        None,
+        ge=1,
+        description="With --max-concurrency: measure this many requests per slot (N × concurrency) instead "
+        "of --num-prompts, so every point of a concurrency list runs about as many waves.",
+    )
 
     @model_validator(mode="after")
     def _rate_mode_needs_duration(self) -> WorkloadConfig:
@@ -98,9 +105,17 @@ class WorkloadConfig(_Section):
             raise ValueError("--num-prompts 0 means rate mode, which needs --duration S (or give a count)")
         return self
 
+    @model_validator(mode="after")
+    def _per_slot_needs_slots(self) -> WorkloadConfig:
+        if self.prompts_per_concurrency is not None and self.max_concurrency is None:
+            raise ValueError("--prompts-per-concurrency counts requests per --max-concurrency slot: set both")
+        return self
+
     @property
     def num_requests(self) -> int | None:
         """Measured requests in count mode; None in rate mode (send until --duration elapses)."""
+        if self.prompts_per_concurrency is not None and self.max_concurrency is not None:
+            return self.prompts_per_concurrency * self.max_concurrency
         if self.num_prompts:
             return self.num_prompts
         return DEFAULT_NUM_PROMPTS if self.duration is None else None
@@ -110,19 +125,81 @@ class SpeculativeConfig(_Section):
     spec_method: Literal["draft_model", "ngram", "eagle", "eagle3"] = Field(
         "draft_model", description="How drafts are proposed (vLLM); Transformers uses draft_model."
     )
-    num_speculative_tokens: int = Field(5, ge=1, le=64, description="Draft tokens per step (K).")
+    num_speculative_tokens: int = Field(
+        5,
+        ge=1,
+        le=64,
+        description="Draft tokens per step (K); several (1,2,3,5) are an axis of the plan, an engine "
+        "session each.",
+    )
     draft_schedule: Literal["constant", "heuristic"] = Field(
         "constant",
         description="Transformers: keep K fixed, or let it grow/shrink with acceptance (its 'heuristic').",
     )
     ngram_prompt_lookup_min: int = Field(1, ge=1, description="Smallest n-gram matched (ngram).")
     ngram_prompt_lookup_max: int = Field(4, ge=1, description="Largest n-gram matched (ngram).")
+    synthetic_acceptance_length: float | None = Field(
+        None,
+        description="vLLM (GPU) and echo: accept drafts at random so the mean acceptance length is this, in "
+        "[1, K+1], whatever the weights (vLLM's synthetic rejection sampling); acceptance figures are then "
+        "synthetic. Several values (1.5,2.5,3.5) are an axis of the plan.",
+    )
+    synthetic_acceptance_rates: list[float] | None = Field(
+        None,
+        description="vLLM (GPU) and echo: per-position unconditional acceptance rates instead of a length, "
+        "K of them, non-increasing, each in [0, 1] (e.g. 0.8,0.6,0.4).",
+    )
 
     @model_validator(mode="after")
     def _ngram_window(self) -> SpeculativeConfig:
         if self.ngram_prompt_lookup_min > self.ngram_prompt_lookup_max:
             raise ValueError("ngram_prompt_lookup_min must not exceed ngram_prompt_lookup_max")
         return self
+
+    @model_validator(mode="after")
+    def _synthetic_acceptance(self) -> SpeculativeConfig:
+        # vLLM's own rules (SpeculativeConfig._resolve_synthetic_acceptance_rates), checked before it starts.
+        length, rates, k = (
+            self.synthetic_acceptance_length,
+            self.synthetic_acceptance_rates,
+            self.num_speculative_tokens,
+        )
+        if length is not None and rates is not None:
+            raise ValueError("give --synthetic-acceptance or --synthetic-acceptance-rates, not both")
+        if length is not None and not 1 <= length <= k + 1:
+            raise ValueError(
+                f"synthetic acceptance length {length:g} is outside [1, K+1] = [1, {k + 1}] for K = {k}: "
+                "lower it or raise --num-speculative-tokens"
+            )
+        if rates is not None:
+            if len(rates) != k:
+                raise ValueError(
+                    f"--synthetic-acceptance-rates gives {len(rates)} rates for K = {k} draft positions: "
+                    "give one per position"
+                )
+            if any(not 0 <= r <= 1 for r in rates):
+                raise ValueError("synthetic acceptance rates must each lie in [0, 1]")
+            if any(b > a for a, b in pairwise(rates)):
+                raise ValueError(
+                    "synthetic acceptance rates must be non-increasing (position i+1 cannot be accepted "
+                    "without position i)"
+                )
+        return self
+
+    @property
+    def synthetic(self) -> bool:
+        return self.synthetic_acceptance_length is not None or self.synthetic_acceptance_rates is not None
+
+    def synthetic_rates(self) -> list[float] | None:
+        """Per-position unconditional acceptance rates, a length turned into rates as vLLM does
+        (minimum variance: whole positions always accepted, then one partial)."""
+        if self.synthetic_acceptance_rates is not None:
+            return list(self.synthetic_acceptance_rates)
+        if self.synthetic_acceptance_length is None:
+            return None
+        k, drafts = self.num_speculative_tokens, self.synthetic_acceptance_length - 1
+        full = int(drafts)
+        return ([1.0] * full + [drafts - full] + [0.0] * k)[:k]
 
 
 class TransformersConfig(_Section):
@@ -172,6 +249,21 @@ class EchoConfig(_Section):
         ge=1,
         description="echo engine: serve at most this many requests at once, the others wait first come "
         "first served (a known capacity: slots / service time requests/s); unset = no limit.",
+    )
+    draft_ms: float = Field(
+        0.0, ge=0, description="echo engine, speculative: time to draft K tokens, once per step."
+    )
+    verify_ms: float | None = Field(
+        None,
+        ge=0,
+        description="echo engine, speculative: time of one verification step (the target's forward pass "
+        "over K+1 tokens); unset = --echo-token-delay-ms.",
+    )
+    load_ms_per_token: float = Field(
+        0.0,
+        ge=0,
+        description="echo engine: extra step time per token the step computes for every request in service "
+        "(1 for AR, K+1 for a verification), so speculation loses under load as on a compute-bound GPU.",
     )
 
 

@@ -58,6 +58,18 @@ class RequestRecord:
         return [(b - a) * 1000 for a, b in pairwise(self.chunk_times_s)]
 
     @property
+    def itl_per_token_ms(self) -> list[float]:
+        """One value per output token after the first: a chunk's gap shared equally by the tokens it
+        brought (0 for tokens that came with the first one), so a 3-token chunk after 30 ms counts as three
+        10 ms tokens, where vLLM's ITL counts one 30 ms gap. Their mean over a request is its TPOT."""
+        if not self.chunk_times_s:
+            return []
+        per_token = [0.0] * (self.chunk_tokens[0] - 1) if self.chunk_tokens else []
+        for gap, tokens in zip(self.itl_ms, self.chunk_tokens[1:], strict=False):
+            per_token += [gap / tokens] * tokens if tokens > 0 else []
+        return per_token
+
+    @property
     def tpot_ms(self) -> float | None:
         """(E2EL - TTFT) / (output tokens - 1); undefined for a single output token."""
         ttft, e2el = self.ttft_ms, self.e2el_ms

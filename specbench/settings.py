@@ -91,8 +91,14 @@ ENV_VARS: dict[str, EnvVar] = {
 
 # Settings that may hold several values. Each engine × method is its own engine session (the
 # head-to-head); each rate × concurrency is a measured point inside a session (a sweep).
-SESSION_AXES = ("engine", "method")
+# K and the synthetic acceptance length change vLLM's engine, so each value is its own session too; a
+# session that does not speculate takes none of them and runs once (the AR baseline shared across K).
+SPEC_AXES = ("speculative.num_speculative_tokens", "speculative.synthetic_acceptance_length")
+SESSION_AXES = ("engine", "method", *SPEC_AXES)
 POINT_AXES = ("workload.rate", "workload.max_concurrency")
+_SPECULATIVE_METHODS = ("speculative", "prompt-lookup")
+# Settings that take a list as one value, not as an axis.
+_LIST_VALUED = ("percentiles", "speculative.synthetic_acceptance_rates")
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +126,7 @@ class SessionPlan:
 class RunPlan:
     sessions: list[SessionPlan]
     varied: tuple[str, ...]  # the dotted keys that take several values
+    skipped: tuple[str, ...] = ()  # combinations of the axes that cannot run, one line each
 
     @property
     def single(self) -> ResolvedConfig | None:
@@ -303,6 +310,36 @@ def _combinations(merged: Mapping[str, Any], axes: tuple[str, ...], sources: Map
     return [{k: v for k, v in combo.items() if v is not None or k in merged} for combo in combos]
 
 
+def _session_combinations(
+    merged: Mapping[str, Any], sources: Mapping[str, str], skipped: list[str]
+) -> list[dict]:
+    """engine × method × K × acceptance length; a method that does not speculate once per engine, with
+    the speculative settings as they are outside the axes (so the AR baseline is measured once). A length
+    above K + 1 cannot be reached with K drafts: with both axes that pair is left out (said in `skipped`)."""
+    combos: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    k_key, length_key = SPEC_AXES
+    both_axes = isinstance(merged.get(k_key), list) and isinstance(merged.get(length_key), list)
+    for combo in _combinations(merged, SESSION_AXES, sources):
+        k, length = combo.get(k_key), combo.get(length_key)
+        if both_axes and isinstance(k, int) and isinstance(length, int | float) and length > k + 1:
+            note = f"K {k} with acceptance length {length:g} left out: K drafts reach at most K + 1"
+            if note not in skipped:
+                skipped.append(note)
+            continue
+        method = combo.get("method") or RunConfig.model_fields["method"].default
+        if str(method) not in _SPECULATIVE_METHODS:
+            # The first K stands for all (unused); no acceptance length, which only a drafter has.
+            for key in SPEC_AXES:
+                if isinstance(merged.get(key), list):
+                    combo[key] = merged[key][0] if key == SPEC_AXES[0] else None
+        key = repr(sorted(combo.items()))
+        if key not in seen:
+            seen.add(key)
+            combos.append(combo)
+    return combos
+
+
 def resolve_plan(
     *,
     profile: str | None,
@@ -314,17 +351,18 @@ def resolve_plan(
     environ = os.environ if environ is None else environ
     merged, sources = _layers(profile, flags, flag_names, environ)
     for key, value in merged.items():
-        if isinstance(value, list) and key not in (*SESSION_AXES, *POINT_AXES) and key != "percentiles":
+        if isinstance(value, list) and key not in (*SESSION_AXES, *POINT_AXES, *_LIST_VALUED):
             raise ConfigError(f"{key} (from {sources.get(key)}) takes one value, not a list")
     sessions = []
-    for session_values in _combinations(merged, SESSION_AXES, sources):
+    skipped: list[str] = []
+    for session_values in _session_combinations(merged, sources, skipped):
         points = [
             _validate({**merged, **session_values, **point_values}, sources)
             for point_values in _combinations(merged, POINT_AXES, sources)
         ]
         sessions.append(SessionPlan(points=points))
     varied = tuple(key for key in (*SESSION_AXES, *POINT_AXES) if len(_axis_values(merged, key, sources)) > 1)
-    plan = RunPlan(sessions=sessions, varied=varied)
+    plan = RunPlan(sessions=sessions, varied=varied, skipped=tuple(skipped))
     check_plan(plan)
     return plan
 

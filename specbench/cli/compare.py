@@ -18,8 +18,10 @@ from specbench.report.comparison.page import comparison_page
 from specbench.report.comparison.table import comparison_text, render_comparison
 from specbench.report.plots import build_plots
 from specbench.report.plots.canvas import MISSING, available
+from specbench.report.speculative import render_speculative_report
 from specbench.results.files import to_json_text
 from specbench.results.readers import read_results
+from specbench.results.speculative import speculative_report
 
 
 class OutputFormat(StrEnum):
@@ -82,7 +84,12 @@ def compare(
     comparison = read_comparison(paths, baseline=baseline, metrics=metrics)
     _warn_of_runs_without_result(comparison)
     if output_format is OutputFormat.table and output is None:
-        render_comparison(comparison, Console())
+        console = Console()
+        render_comparison(comparison, console)
+        # AR and speculative runs at the same loads: whether speculation pays off, and where.
+        speculation = speculative_report([(run.label, run.result) for run in comparison.runs if run.result])
+        if speculation is not None:
+            render_speculative_report(speculation, console)
     else:
         text = {
             OutputFormat.table: comparison_text,

@@ -67,6 +67,19 @@ def _parse_fraction(text: str) -> float:
     return value
 
 
+def _parse_rates(text: str) -> list[float]:
+    """Always a list, even of one rate (K = 1): the rates are one setting, not an axis."""
+    try:
+        rates = [float(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        rates = []
+    if not rates:
+        raise SpecbenchError(
+            f"--synthetic-acceptance-rates {text!r}: give one rate per draft position, e.g. 0.8,0.6,0.4"
+        )
+    return rates
+
+
 @dataclass(frozen=True, slots=True)
 class Flag:
     """What differs from the generated flag of a field: its name, its on/off pair, how it is shown or read."""
@@ -88,6 +101,12 @@ FLAGS: dict[str, Flag] = {
     "workload.rate": Flag(metavar="R[,R…]", example="1,2,4 or inf"),
     "workload.max_concurrency": Flag(metavar="N[,N…]", example="1,8,32"),
     "workload.output_len": Flag(metavar="N|dataset", parse=_parse_output_len),
+    "speculative.num_speculative_tokens": Flag(metavar="K[,K…]", example="1,2,3,5"),
+    "speculative.synthetic_acceptance_length": Flag(
+        "synthetic_acceptance", metavar="LENGTH[,LENGTH…]", example="1.5,2.5,3.5"
+    ),
+    "speculative.synthetic_acceptance_rates": Flag(metavar="R1,R2,…", parse=_parse_rates),
+    "workload.prompts_per_concurrency": Flag(metavar="N"),
     "speculative.ngram_prompt_lookup_min": Flag("ngram_min"),
     "speculative.ngram_prompt_lookup_max": Flag("ngram_max"),
     "vllm.kv_cache_space_gb": Flag("kv_cache_space"),
@@ -95,6 +114,9 @@ FLAGS: dict[str, Flag] = {
     "echo.ttft_ms": Flag("echo_ttft_ms"),
     "echo.token_delay_ms": Flag("echo_token_delay_ms"),
     "echo.slots": Flag("echo_slots"),
+    "echo.draft_ms": Flag("echo_draft_ms"),
+    "echo.verify_ms": Flag("echo_verify_ms"),
+    "echo.load_ms_per_token": Flag("echo_load_ms_per_token"),
     "openai.base_url": Flag(metavar="URL"),
     "openai.api_key_env": Flag(metavar="NAME"),
     "openai.chat": Flag(decls=("--chat/--completions",)),

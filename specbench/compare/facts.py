@@ -49,6 +49,19 @@ class RunFacts:
     status: str
     not_sent: int = 0
     token_counts: str | None = None  # "exact", or "re-tokenized text" (a server without usage)
+    acceptance: str | None = None  # "synthetic" (set by the user) or "measured"; None without drafting
+
+
+def _acceptance(result: BenchmarkResult) -> str | None:
+    """Whether the run's acceptance figures were measured or set by --synthetic-acceptance."""
+    if (
+        result.metrics.get("spec_num_draft_tokens") is None
+        and result.metrics.get("spec_acceptance_rate") is None
+    ):
+        return None
+    spec = result.config.get("speculative") or {}
+    synthetic = spec.get("synthetic_acceptance_length") is not None or spec.get("synthetic_acceptance_rates")
+    return "synthetic" if synthetic else "measured"
 
 
 def facts_of(result: BenchmarkResult) -> RunFacts:
@@ -76,6 +89,7 @@ def facts_of(result: BenchmarkResult) -> RunFacts:
         status=result.run.status,
         not_sent=result.run.num_not_sent,
         token_counts=_token_counts(result),
+        acceptance=_acceptance(result),
     )
 
 
@@ -94,6 +108,8 @@ def describe_facts(facts: RunFacts | None, error: str | None = None) -> dict[str
         "method": facts.method,
         "model": model_name(facts.model),
         "draft": model_name(facts.draft_model) if facts.draft_model else None,
+        # Set with --synthetic-acceptance, or measured: acceptance figures mean different things.
+        "acceptance": facts.acceptance,
         "profile": facts.profile,
         "load": describe_load(facts),
         "duration": f"{facts.duration_s:.1f} s" if facts.duration_s is not None else None,

@@ -30,6 +30,12 @@ _FACTS: tuple[_Fact, ...] = (
     _Fact("hardware", lambda f: f.gpu, lambda f: str(f.gpu)),
     _Fact("weights", lambda f: f.weights, lambda f: f"{f.weights} weights"),
     _Fact("token counts", lambda f: f.token_counts, lambda f: f"{f.token_counts} counts"),
+    # A synthetic acceptance is what the user asked for, not what a drafter achieved on real text.
+    _Fact(
+        "acceptance (synthetic figures are set, not measured)",
+        lambda f: f.acceptance,
+        lambda f: f"{f.acceptance} acceptance",
+    ),
 )
 _LENGTHS: tuple[tuple[str, Callable[[RunFacts], float | None]], ...] = (
     ("input lengths", lambda f: f.mean_input_tokens),

@@ -75,6 +75,16 @@ def goodput(run: RunRecords) -> float | None:
     return per_second(sum(meets_slo(r, slo) for r in run.done), run.duration_s)
 
 
+def chunk_sizes(run: RunRecords) -> list[int]:
+    """Output tokens of every streamed chunk of the completed requests: 1 each unless the engine speculates
+    or a busy server coalesces."""
+    return [n for r in run.done for n in r.chunk_tokens]
+
+
+def streamed(run: RunRecords) -> bool:
+    return any(r.chunk_tokens for r in run.done)
+
+
 def drafting(run: RunRecords) -> bool:
     """Some completed request reports drafting: a speculative run, whose spec_* figures are computed."""
     return any(r.drafted_tokens is not None or r.accepted_tokens is not None for r in run.done)

@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import numpy as np
+
 from specbench.metrics import formulas as f
 from specbench.metrics.formulas import MetricValue, RunRecords
 
@@ -243,6 +245,15 @@ METRICS: tuple[MetricSpec, ...] = (
         values=lambda run: [r.e2el_ms for r in run.done if r.e2el_ms is not None],
     ),
     _latency(
+        "itl_per_token",
+        "ITL per token",
+        "Inter-token Latency per token",
+        "Per-token ITL: each chunk's gap shared by the tokens it carried, one value per output token after "
+        "the first (its mean is the token-weighted TPOT); equals ITL when every chunk holds one token.",
+        vllm=False,
+        values=lambda run: [gap for r in run.done for gap in r.itl_per_token_ms],
+    ),
+    _latency(
         "dispatch_lag",
         "Dispatch Lag",
         "Dispatch Lag (client lateness)",
@@ -257,6 +268,43 @@ METRICS: tuple[MetricSpec, ...] = (
         "Wait for a free slot under --max-concurrency: sent − ready.",
         vllm="client_queue_time",
         values=lambda run: [r.client_queue_ms for r in run.sent],
+    ),
+    _m(
+        "mean_tokens_per_chunk",
+        "tokens",
+        None,
+        "Mean tokens per chunk",
+        "Output tokens per streamed chunk, averaged over every chunk of the completed requests (1 unless "
+        "the engine speculates or coalesces).",
+        compute=lambda run: float(np.mean(f.chunk_sizes(run))),
+        when=f.streamed,
+    ),
+    _m(
+        "median_tokens_per_chunk",
+        "tokens",
+        None,
+        "Median tokens per chunk",
+        "Median of the output tokens per streamed chunk.",
+        compute=lambda run: float(np.median(f.chunk_sizes(run))),
+        when=f.streamed,
+    ),
+    _m(
+        "max_tokens_per_chunk",
+        "tokens",
+        None,
+        "Max tokens per chunk",
+        "Most tokens one chunk carried.",
+        compute=lambda run: max(f.chunk_sizes(run)),
+        when=f.streamed,
+    ),
+    _m(
+        "multi_token_chunk_share",
+        "fraction",
+        None,
+        "Chunks with several tokens (%)",
+        "Share of streamed chunks that carried more than one token.",
+        compute=lambda run: float(np.mean([n > 1 for n in f.chunk_sizes(run)])),
+        when=f.streamed,
     ),
     _m(
         "spec_acceptance_rate",

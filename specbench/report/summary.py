@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from specbench.metrics import METRICS, MetricSpec, distribution_key, percentile_stats
-from specbench.metrics.registry import RUN
+from specbench.metrics.registry import RUN, SPECULATIVE
 from specbench.report.gpu_table import render_gpu_window
 from specbench.results.model import BenchmarkResult
 
@@ -43,12 +43,24 @@ def render_summary(result: BenchmarkResult, console: Console) -> None:
             continue
         if group != RUN:
             table.add_section()
-            table.add_row(f"[bold]{group}[/]", "")
+            table.add_row(f"[bold]{group}[/]" + (_synthetic_note(result) if group == SPECULATIVE else ""), "")
         for label, value in rows:
             table.add_row(label, value)
     console.print(table)
     if result.gpus is not None:
         render_gpu_window(result.gpus, console)
+
+
+def _synthetic_note(result: BenchmarkResult) -> str:
+    """Acceptance set with --synthetic-acceptance is what the user asked for, not what a drafter achieved."""
+    spec = result.config.get("speculative") or {}
+    length, rates = spec.get("synthetic_acceptance_length"), spec.get("synthetic_acceptance_rates")
+    if length is not None:
+        return f" [yellow](synthetic acceptance: length {length:g} set, not measured)[/]"
+    if rates:
+        shown = ", ".join(f"{r:g}" for r in rates)
+        return f" [yellow](synthetic acceptance: rates {shown} set, not measured)[/]"
+    return ""
 
 
 def _shown(metrics: Mapping[str, Any]) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from specbench.config import RunConfig
 from specbench.results.entries import PointEntry
 from specbench.results.files import engine_log_path, result_path, write_json_atomic
 from specbench.results.model import BenchmarkResult, IndexEntry, IndexKind, ResultIndex
+from specbench.results.speculative import SpeculativeReport, speculative_report
 from specbench.results.sweep import SessionSummary, sessions_summary
 from specbench.session.output import point_file_name, point_label, setting
 from specbench.settings import POINT_AXES, SESSION_AXES, RunPlan
@@ -110,8 +111,17 @@ class RunLayout:
         self.index.entries = [entry.index for entry in self.entries]
         if self.sweeping:
             self.index.summary = sessions_summary(self.sessions)
+        speculation = self.speculative_report()
+        if speculation is not None:
+            self.index.summary["speculative"] = speculation.model_dump()
         # Python values, so a rate of inf is written as "inf" as everywhere else (JSON mode writes null).
         write_json_atomic(self.directory / "index.json", self.index.model_dump())
+
+    def speculative_report(self) -> SpeculativeReport | None:
+        """AR and speculative points of this invocation paired by load, once both kinds have run."""
+        return speculative_report(
+            [(entry.index.label, entry.result) for entry in self.entries if entry.result is not None]
+        )
 
 
 def _kind(plan: RunPlan, multi: bool) -> IndexKind:

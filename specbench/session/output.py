@@ -126,12 +126,22 @@ def _name_companions_from_afar(result: BenchmarkResult, directory: Path) -> None
         run.engine_log = str(log) if log.is_file() else None
 
 
+_SHORT_NAMES = {
+    "speculative.num_speculative_tokens": "K",
+    "speculative.synthetic_acceptance_length": "acceptance",
+}
+
+
 def point_label(config: RunConfig, varied: Sequence[str]) -> str | None:
     """What sets this point apart from the others of its invocation, e.g. 'vllm · speculative · rate 4'."""
     parts = []
     for key in varied:
+        if key.startswith("speculative.") and not config.is_speculative:
+            continue  # the AR baseline of a K or acceptance axis: none of them applies to it
         value = setting(config, key)
-        name = key.split(".")[-1].replace("_", " ").replace("max concurrency", "concurrency")
+        name = _SHORT_NAMES.get(key) or key.split(".")[-1].replace("_", " ").replace(
+            "max concurrency", "concurrency"
+        )
         parts.append(str(value) if key in ("engine", "method") else f"{name} {describe_value(value)}")
     return " · ".join(parts) or None
 
@@ -141,6 +151,11 @@ def point_file_name(config: RunConfig, varied: Sequence[str]) -> str:
     stem = default_result_name(config).removesuffix(".json")
     if "engine" in varied and config.engine is EngineName.transformers:
         stem += "_transformers"  # beside the other engines' files, name it as they are named
+    spec = config.speculative
+    if "speculative.num_speculative_tokens" in varied and config.is_speculative:
+        stem += f"_k{spec.num_speculative_tokens}"
+    if "speculative.synthetic_acceptance_length" in varied and config.is_speculative:
+        stem += f"_acceptance{describe_value(spec.synthetic_acceptance_length)}"
     workload = config.workload
     if "workload.rate" in varied:
         stem += f"_rate{describe_value(workload.rate)}"

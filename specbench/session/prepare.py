@@ -15,6 +15,7 @@ from specbench.session.models import check_context, ignored_settings_notes, reso
 from specbench.session.points import ListedPoints, PointGenerator, PointSource, PointSpec
 from specbench.session.slo_search import MaxRateSearch
 from specbench.session.sweep import RateSweep
+from specbench.session.synthetic import check_synthetic_acceptance
 from specbench.settings import SessionPlan
 from specbench.workload.builder import build_workload
 from specbench.workload.tokenizer import PromptTokenizer
@@ -41,6 +42,8 @@ def prepare_plan(layout: RunLayout) -> list[PreparedSession]:
     """Prepare every session, then prove the results can be written there; creates nothing, so the run and a
     dry run make the same checks. Raises ConfigError on the first problem."""
     # A head-to-head must not fail on its last combination's bad dataset after the first ran ten minutes.
+    for session_plan in layout.plan.sessions:
+        check_synthetic_acceptance(session_plan.config)
     prepared = [prepare_session(session_plan, layout) for session_plan in layout.plan.sessions]
     first = layout.plan.sessions[0].config
     where = "--output" if layout.directory is None and first.output.path is not None else "--output-dir"

@@ -18,6 +18,7 @@ from specbench.config import RunConfig
 from specbench.errors import EngineStartError, SpecbenchError
 from specbench.report.closing import render_results_close, render_sweep_close
 from specbench.report.header import render_header
+from specbench.report.speculative import render_engine_starts, render_speculative_report
 from specbench.results.entries import PointEntry
 from specbench.session.drain import EngineBroken, check_health, describe_error, drain
 from specbench.session.engine_session import EngineSession
@@ -65,6 +66,8 @@ class PlanRunner:
     async def run(self) -> RunReport:
         # Everything that can be checked is, before any engine starts (the same checks as --dry-run).
         prepared = prepare_plan(self.layout)
+        for note in self.plan.skipped:
+            self.console.print(f"[yellow]note:[/] {escape(note)}")
         if self.layout.directory is None:
             # Before the engine's log opens beside the result: an earlier result keeps its own log.
             keep_earlier_result(
@@ -93,11 +96,15 @@ class PlanRunner:
             render_results_close(
                 layout.entries, self.console, directory=layout.directory, varied=layout.varied
             )
+        speculation = layout.speculative_report()
+        if speculation is not None:
+            render_speculative_report(speculation, self.console)
+            if not layout.sweeping:  # the sweep's closing lines said it already
+                render_engine_starts(layout.sessions, self.console)
         return self.report
 
     async def _run_session(self, prepared: PreparedSession) -> None:
-        if self.layout.sweeping:
-            self.layout.sessions.append(prepared.summary)
+        self.layout.sessions.append(prepared.summary)
         self.interrupts.phase = RunPhase.STARTING
         spec: PointSpec | None = prepared.first
         try:

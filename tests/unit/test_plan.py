@@ -60,3 +60,49 @@ def test_a_list_where_one_value_belongs_is_refused(tmp_path):
 def test_every_combination_is_validated_before_anything_runs():
     with pytest.raises(ConfigError, match="rate"):
         plan({"engine": "echo", "workload.rate": [1.0, -1.0]})
+
+
+def test_k_and_acceptance_axes_make_a_session_each_but_one_shared_ar_session():
+    flags = {
+        "engine": "echo",
+        "method": ["target-ar", "speculative"],
+        "speculative.num_speculative_tokens": [1, 3],
+        "speculative.synthetic_acceptance_length": [1.5, 2.5],
+    }
+    plan = resolve_plan(profile=None, flags=flags, flag_names={}, environ={})
+    sessions = [
+        (
+            s.config.method.value,
+            s.config.speculative.num_speculative_tokens,
+            s.config.speculative.synthetic_acceptance_length,
+        )
+        for s in plan.sessions
+    ]
+    # K 1 reaches at most 2 tokens a step: 2.5 is left out and said so.
+    assert sessions == [
+        ("target-ar", 1, None),
+        ("speculative", 1, 1.5),
+        ("speculative", 3, 1.5),
+        ("speculative", 3, 2.5),
+    ]
+    assert plan.skipped == ("K 1 with acceptance length 2.5 left out: K drafts reach at most K + 1",)
+
+
+def test_per_position_rates_are_one_setting_not_an_axis():
+    flags = {"engine": "echo", "method": "speculative", "speculative.num_speculative_tokens": 2}
+    flags["speculative.synthetic_acceptance_rates"] = [0.9, 0.4]
+    plan = resolve_plan(profile=None, flags=flags, flag_names={}, environ={})
+    assert plan.single is not None
+    assert plan.single.config.speculative.synthetic_acceptance_rates == [0.9, 0.4]
+
+
+def test_a_k_axis_without_a_speculative_method_measures_ar_once():
+    flags = {"engine": "echo", "speculative.num_speculative_tokens": [1, 3]}
+    plan = resolve_plan(profile=None, flags=flags, flag_names={}, environ={})
+    assert len(plan.sessions) == 1
+
+
+def test_prompts_per_concurrency_scales_each_points_request_count():
+    flags = {"engine": "echo", "workload.max_concurrency": [1, 8], "workload.prompts_per_concurrency": 4}
+    plan = resolve_plan(profile=None, flags=flags, flag_names={}, environ={})
+    assert [p.config.workload.num_requests for p in plan.sessions[0].points] == [4, 32]

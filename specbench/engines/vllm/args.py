@@ -102,14 +102,45 @@ def speculative_config(config: VllmArgs) -> dict[str, Any] | None:
             "num_speculative_tokens": spec.num_speculative_tokens,
             "prompt_lookup_min": spec.ngram_prompt_lookup_min,
             "prompt_lookup_max": spec.ngram_prompt_lookup_max,
+            **synthetic_acceptance(config),
         }
     if config.method is Method.speculative:
         return {
             "method": spec.spec_method,
             "model": str(config.draft_model),
             "num_speculative_tokens": spec.num_speculative_tokens,
+            **synthetic_acceptance(config),
         }
     return None
+
+
+def synthetic_acceptance(config: VllmArgs) -> dict[str, Any]:
+    """The keys of vLLM's `speculative_config` that accept drafts at a set rate instead of verifying them
+    (vLLM's synthetic rejection sampling: realistic speed on dummy weights); {} when not asked for."""
+    spec = config.speculative
+    if spec.synthetic_acceptance_length is not None:
+        return {
+            "rejection_sample_method": "synthetic",
+            "synthetic_acceptance_length": spec.synthetic_acceptance_length,
+        }
+    if spec.synthetic_acceptance_rates is not None:
+        return {
+            "rejection_sample_method": "synthetic",
+            "synthetic_acceptance_rates": list(spec.synthetic_acceptance_rates),
+        }
+    return {}
+
+
+SYNTHETIC_ON_CPU = (
+    '--synthetic-acceptance needs vLLM on a GPU: the CPU build refuses it ("Synthetic acceptance not '
+    'supported with CPU sampling"); drop it here, or run on a GPU'
+)
+
+
+def check_synthetic_platform(config: VllmArgs, platform: Platform) -> None:
+    """Refuse synthetic acceptance where vLLM cannot do it, before any engine starts."""
+    if config.is_speculative and config.speculative.synthetic and platform.is_cpu:
+        raise ConfigError(SYNTHETIC_ON_CPU)
 
 
 def _check_device(config: VllmArgs, platform: Platform) -> None:
@@ -199,6 +230,7 @@ def _notes(config: VllmArgs, model: Path, skip_tokenizer: bool) -> list[str]:
 def plan_engine(config: VllmArgs, platform: Platform, environ: dict[str, str]) -> EnginePlan:
     """Decide vLLM's engine arguments for this run; raise a one-line error for what cannot work."""
     _check_device(config, platform)
+    check_synthetic_platform(config, platform)
     vc = config.vllm
     model = served_model(config)
     skip_tokenizer = config.tokenizer is None and not has_tokenizer(model)

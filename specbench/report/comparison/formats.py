@@ -19,6 +19,8 @@ from specbench.report.comparison.cells import (
     ratio_title,
     row_title,
 )
+from specbench.report.speculative import speculative_markdown
+from specbench.results.speculative import SpeculativeReport, speculative_report
 
 # Markdown has no colour: the verdict is written beside the ratio.
 _VERDICT_WORD: dict[Verdict | None, str] = {"better": " (better)", "worse": " (worse)", "same": "", None: ""}
@@ -44,7 +46,14 @@ def comparison_markdown(comparison: Comparison, *, title: str = "specbench compa
     lines.append("")
     lines += [f"- **{sentence}**" for sentence in comparison.speedups]
     lines += [f"- ⚠ {warning}" for warning in comparison.warnings]
+    speculation = _speculation(comparison)
+    if speculation is not None:
+        lines += ["", "### Does speculation pay off?", "", speculative_markdown(speculation)]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _speculation(comparison: Comparison) -> SpeculativeReport | None:
+    return speculative_report([(run.label, run.result) for run in comparison.runs if run.result is not None])
 
 
 def comparison_csv(comparison: Comparison) -> str:
@@ -96,6 +105,7 @@ def comparison_json(comparison: Comparison) -> dict[str, Any]:
         ],
         "speedups": list(comparison.speedups),
         "warnings": list(comparison.warnings),
+        "speculative": speculation.model_dump() if (speculation := _speculation(comparison)) else None,
     }
 
 

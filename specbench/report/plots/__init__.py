@@ -20,9 +20,11 @@ from specbench.errors import SpecbenchError, cannot_write
 from specbench.records import RequestRecord
 from specbench.report.plots.canvas import MISSING, Plot, available
 from specbench.report.plots.latency import CDF_METRICS, latency_cdf_plot
+from specbench.report.plots.speedup import speedup_plot
 from specbench.report.plots.sweep import KEYS, sweep_plot
 from specbench.report.plots.timeline import gpu_plot, load_plot
 from specbench.results.readers.records import NoRecords, load_records
+from specbench.results.speculative import speculative_report
 
 
 @dataclass(slots=True)
@@ -65,6 +67,9 @@ def build_plots(comparison: Comparison) -> PlotSet:
     singles = lone_points(comparison.runs, KEYS)
     if curves or len(singles) > 1:
         out.plots.append(sweep_plot(curves, singles))
+    speculation = speculative_report([(run.label, run.result) for run in comparison.runs if run.result])
+    if speculation is not None:
+        out.plots.append(speedup_plot(speculation))
     return out
 
 
