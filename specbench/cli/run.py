@@ -91,6 +91,9 @@ def run(
     seed: Annotated[int | None, _opt("seed")] = None,
     dataset: Annotated[str | None, _opt("dataset")] = None,
     dataset_format: Annotated[str | None, _opt("dataset_format")] = None,
+    prompt_field: Annotated[str | None, _opt("prompt_field", metavar="FIELD")] = None,
+    category_field: Annotated[str | None, _opt("category_field", metavar="FIELD")] = None,
+    chat_template: Annotated[str | None, _opt("chat_template", metavar="auto|none")] = None,
     num_prompts: Annotated[int | None, _opt("num_prompts")] = None,
     rate: Annotated[str | None, _opt("rate", metavar="R[,R…]")] = None,
     duration: Annotated[float | None, _opt("duration")] = None,
@@ -140,6 +143,9 @@ def run(
     output: Annotated[Path | None, _opt("output", "--output", "-o")] = None,
     output_dir: Annotated[Path | None, _opt("output_dir")] = None,
     save_requests: Annotated[bool | None, _opt("save_requests", "--save-requests/--no-save-requests")] = None,
+    save_output_ids: Annotated[
+        bool | None, _opt("save_output_ids", "--save-output-ids/--no-save-output-ids")
+    ] = None,
     slo_ttft_ms: Annotated[float | None, _opt("slo_ttft_ms")] = None,
     slo_tpot_ms: Annotated[float | None, _opt("slo_tpot_ms")] = None,
     slo_e2el_ms: Annotated[float | None, _opt("slo_e2el_ms")] = None,

@@ -81,6 +81,7 @@ async def measure_point(
         stop=stop,
         abort=abort,
         listeners=[ResetFiguresAfterWarmup(engine), *listeners],
+        keep_output_ids=config.output.save_output_ids,
     )
     return MeasuredPoint(outcome=outcome, engine_figures=await engine.figures())
 
