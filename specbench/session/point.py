@@ -16,6 +16,7 @@ from specbench.engines.base import Engine, EngineInfo
 from specbench.engines.registry import engine_spec
 from specbench.environment import collect_environment
 from specbench.metrics import compute_metrics
+from specbench.metrics.categories import category_figures
 from specbench.metrics.registry import merge_sources
 from specbench.records import RequestRecord
 from specbench.results.gpus import GpuSection
@@ -133,6 +134,7 @@ def build_result(
         engine=EngineSection(**info, draft_model=str(config.draft_model) if config.draft_model else None),
         workload=workload.summary,
         metrics=metrics,
+        categories=category_figures(outcome.records, duration_s=outcome.duration_s) or None,
         gpus=telemetry.section,
         config=config.model_dump(mode="json"),
         config_sources=dict(sources),

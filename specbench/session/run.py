@@ -53,6 +53,7 @@ from specbench.session.probe_watch import ProbeWatch
 from specbench.session.slo_search import MaxRateSearch
 from specbench.session.start import started_engine
 from specbench.session.sweep import RateSweep
+from specbench.session.workload_notes import speculation_notes
 from specbench.settings import POINT_AXES, SESSION_AXES, RunPlan, SessionPlan
 from specbench.telemetry import GpuSampler
 from specbench.workload.builder import build_workload
@@ -151,6 +152,7 @@ class PlanRunner:
         config, notes = resolve_models(session_plan.config)
         notes += ignored_settings_notes(config, session_plan.sources)
         notes += _sweep_notes(session_plan)
+        notes += speculation_notes(config)
         tokenizer = workload_tokenizer(config)
         source = _point_source(session_plan, tokenizer)
         points = source.points()

@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from specbench.compare import Comparison, Row, Verdict
+from specbench.report.categories import render_category_comparison
 from specbench.report.comparison.cells import (
     column_title,
     fact_rows,
@@ -68,6 +69,8 @@ def comparison_table(comparison: Comparison, *, title: str | None = None) -> Tab
 
 
 def print_conclusions(comparison: Comparison, console: Console) -> None:
+    if comparison.categories is not None:
+        render_category_comparison(comparison.categories, console)
     for sentence in comparison.speedups:
         console.print(f"[bold]{escape(sentence)}[/]")
     for warning in comparison.warnings:
