@@ -92,7 +92,9 @@ def _count(figures: Mapping[str, object]) -> str:
 def _number(value: object) -> str:
     if not isinstance(value, int | float):
         return _DASH
-    return f"{value:.2f}" if abs(value) < 1000 else f"{value:,.0f}"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:.2f}" if abs(value) >= 1 or value == 0 else f"{value:.3g}"
 
 
 def _rate(value: object) -> str:

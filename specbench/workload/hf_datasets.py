@@ -8,9 +8,15 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 from specbench.errors import ConfigError
 from specbench.workload.questions import FieldNames, RowPrompt, read_row
@@ -19,6 +25,8 @@ HF_PREFIX = "hf:"
 
 _LOCAL_LOADERS = {".parquet": "parquet", ".arrow": "arrow", ".json": "json", ".jsonl": "json"}
 _INSTALL = "reading Hugging Face datasets needs the datasets library: pip install 'specbench[datasets]'"
+_OFFLINE_ENV = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")
+_PROBE_TIMEOUT_S = 3.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,18 +57,22 @@ def read_hf_dataset(dataset: str, fields: FieldNames) -> list[tuple[RowPrompt, s
 
 
 def _load_rows(dataset: str) -> Any:
-    try:
-        import datasets
-    except ImportError:
-        raise ConfigError(_INSTALL) from None
-    if dataset.startswith(HF_PREFIX):
+    hub_name = dataset.startswith(HF_PREFIX)
+    online = _hub_reachable() if hub_name else True
+    with _offline_unless(online):
+        try:
+            import datasets
+        except ImportError:
+            raise ConfigError(_INSTALL) from None
+    if hub_name:
         hub = parse_hub_name(dataset)
         try:
             loaded = datasets.load_dataset(hub.name, hub.config, split=hub.split)
         except Exception as exc:  # `datasets` raises many types; offline is the common one
+            where = "the Hugging Face hub" if online else "the local cache (the hub cannot be reached)"
             raise ConfigError(
-                f"cannot load {dataset} from the Hugging Face hub: {_reason(exc)} (offline? download it on "
-                "a connected machine and pass the .parquet / .arrow / .jsonl file with --dataset PATH)"
+                f"cannot load {dataset} from {where}: {_reason(exc)}; on a machine without the hub, download "
+                "it elsewhere and pass its .parquet / .arrow / .jsonl file with --dataset PATH"
             ) from None
         return _one_split(loaded, dataset)
     path = Path(dataset).expanduser()
@@ -75,6 +87,35 @@ def _load_rows(dataset: str) -> Any:
         return datasets.load_dataset(loader, data_files=str(path), split="train")
     except Exception as exc:
         raise ConfigError(f"cannot read {path} with datasets' {loader} loader: {_reason(exc)}") from None
+
+
+def _hub_reachable() -> bool:
+    """One TCP connection to the hub, seconds at most: unreachable, `datasets` would retry for a minute."""
+    endpoint = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
+    try:
+        socket.create_connection((endpoint.hostname or "", endpoint.port or 443), _PROBE_TIMEOUT_S).close()
+    except OSError:
+        return False
+    return True
+
+
+@contextmanager
+def _offline_unless(online: bool) -> Iterator[None]:
+    """Import `datasets` in its offline mode when the hub is unreachable: it reads the mode once, at import,
+    and then answers from its cache at once. An already imported `datasets` keeps its mode."""
+    if online or "datasets" in sys.modules:
+        yield
+        return
+    saved = {name: os.environ.get(name) for name in _OFFLINE_ENV}
+    os.environ.update(dict.fromkeys(_OFFLINE_ENV, "1"))
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _one_split(loaded: Any, dataset: str) -> Any:
