@@ -5,8 +5,8 @@ speculative counts come from."""
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
