@@ -70,6 +70,8 @@ def _prompt_text(value: Any, where: str, key: str) -> tuple[str, bool]:
     if from_turns:
         value = value[0] if value else None
     if not isinstance(value, str) or not value.strip():
+        if key in PROMPT_KEYS:
+            raise ConfigError(f'{where}: needs a non-empty "prompt" (or "text") string')
         what = f'the first of "{key}"' if from_turns else f'"{key}"'
         raise ConfigError(f"{where}: {what} must be a non-empty string")
     return value, from_turns
