@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from specbench.compare import compare_runs
 from specbench.compare.categories import first_divergence
 from specbench.metrics.categories import category_figures
 from specbench.records import RequestRecord
+from specbench.report.comparison.formats import comparison_json, comparison_markdown
 from specbench.results.model import BenchmarkResult
 from specbench.results.readers import read_results
 from specbench.runner.record_writer import JsonlRecordWriter
@@ -180,3 +182,16 @@ def test_runs_without_categories_or_partners_have_no_category_comparison(tmp_pat
     second = save(make_result(engine="vllm"), tmp_path / "b.json")
     runs = [run for path in (first, second) for run in read_results(path).runs]
     assert compare_runs(runs).categories is None
+
+
+def test_compare_json_and_markdown_carry_the_categories_and_the_lossless_check(tmp_path: Path):
+    ar = write_run(tmp_path, "ar", method="target-ar", records=[record(0, "math", ids=[1, 2])])
+    spec = write_run(
+        tmp_path, "spec", method="speculative", records=[record(0, "math", ids=[1, 3], drafted=2, accepted=1)]
+    )
+    runs = [run for path in (ar, spec) for run in read_results(path).runs]
+    comparison = compare_runs(runs)
+    data = json.loads(json.dumps(comparison_json(comparison)))  # as `compare --format json` writes it
+    assert data["categories"]["categories"] == ["math"]
+    assert data["categories"]["lossless"][0]["diverging"] == [[0, 1]]
+    assert "identical: 0 of 1; first divergence: request 0 at token 1" in comparison_markdown(comparison)

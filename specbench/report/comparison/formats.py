@@ -43,6 +43,8 @@ def comparison_markdown(comparison: Comparison, *, title: str = "specbench compa
             lines.append(_md_row(cells))
     lines.append("")
     lines += [f"- **{sentence}**" for sentence in comparison.speedups]
+    if comparison.categories is not None:
+        lines += [f"- {check.sentence()}" for check in comparison.categories.lossless]
     lines += [f"- ⚠ {warning}" for warning in comparison.warnings]
     return "\n".join(lines).rstrip() + "\n"
 
@@ -96,6 +98,8 @@ def comparison_json(comparison: Comparison) -> dict[str, Any]:
         ],
         "speedups": list(comparison.speedups),
         "warnings": list(comparison.warnings),
+        # Per prompt category and the lossless check of each speculative run (compare/categories.py).
+        "categories": asdict(comparison.categories) if comparison.categories is not None else None,
     }
 
 
