@@ -53,7 +53,7 @@ from specbench.session.probe_watch import ProbeWatch
 from specbench.session.slo_search import MaxRateSearch
 from specbench.session.start import started_engine
 from specbench.session.sweep import RateSweep
-from specbench.session.workload_notes import speculation_notes
+from specbench.session.workload_notes import question_notes, speculation_notes
 from specbench.settings import POINT_AXES, SESSION_AXES, RunPlan, SessionPlan
 from specbench.telemetry import GpuSampler
 from specbench.workload.builder import build_workload
@@ -159,6 +159,7 @@ class PlanRunner:
         first = next(points)
         first = replace(first, workload=first.workload or build_workload(first.config, tokenizer))
         check_context(config, first.workload)
+        notes += question_notes(config, first.workload.summary)
         # One log per engine session, named after the session's results without what varies among its points.
         log_file = (
             point_file_name(first.config, [key for key in self.varied if key in SESSION_AXES])

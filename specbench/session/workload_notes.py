@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from specbench.config import EngineName, RunConfig
 from specbench.workload.prompts import resolve_format
 
@@ -10,6 +13,17 @@ RANDOM_PROMPTS_SPECULATION = (
     "prompts overstate speculative throughput by about 23 %); for real acceptance use a question file, e.g. "
     "--dataset question.jsonl in MT-bench / Spec-Bench layout (docs/SPEC_BENCH.md)"
 )
+
+
+def question_notes(config: RunConfig, summary: Mapping[str, Any]) -> list[str]:
+    """Questions sent to a served model over /v1/completions skip the server's own chat template."""
+    if config.engine is EngineName.openai and "chat_template" in summary and not config.openai.chat:
+        return [
+            "questions go to /v1/completions as written by the chat template here "
+            f"({summary['chat_template']}); pass --chat to send them as chat messages through the server's "
+            "own template"
+        ]
+    return []
 
 
 def speculation_notes(config: RunConfig) -> list[str]:

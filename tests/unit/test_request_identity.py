@@ -15,7 +15,7 @@ from specbench.config import RunConfig
 from specbench.engines.base import Completion, EngineRequest, StreamEvent, TokenChunk
 from specbench.engines.vllm.request_spec import ENGINE_ARG, per_request_kwargs, request_spec_counts
 from specbench.runner.dispatcher import RunOutcome, run_workload
-from specbench.session.workload_notes import RANDOM_PROMPTS_SPECULATION, speculation_notes
+from specbench.session.workload_notes import RANDOM_PROMPTS_SPECULATION, question_notes, speculation_notes
 from specbench.workload.types import PlannedRequest, Workload
 
 
@@ -111,3 +111,13 @@ def test_speculation_on_random_prompts_with_real_weights_is_noted():
 )
 def test_no_random_prompt_note_where_it_does_not_apply(values):
     assert speculation_notes(config(**values)) == []
+
+
+def test_questions_sent_to_a_served_model_without_chat_are_noted():
+
+    served = config(engine="openai")
+    assert "pass --chat" in question_notes(served, {"chat_template": "tokenizer"})[0]
+    assert (
+        question_notes(config(engine="openai", openai={"chat": True}), {"chat_template": "tokenizer"}) == []
+    )
+    assert question_notes(served, {}) == []  # no questions in the workload
