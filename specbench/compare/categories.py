@@ -20,6 +20,8 @@ from specbench.results.readers.records import NoRecords, load_records
 
 AR_METHOD = "target-ar"
 SPECULATIVE_METHODS = frozenset({"speculative", "prompt-lookup"})
+# Engines without a model have no output to keep: no lossless check for them.
+NO_MODEL_ENGINES = frozenset({"echo"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +87,7 @@ def compare_categories(labels: Sequence[str], loaded: Sequence[LoadedRun]) -> Ca
     lossless = tuple(
         lossless_check(labels[i], loaded[i], labels[partner], loaded[partner])
         for i, partner in enumerate(partners)
-        if partner is not None
+        if partner is not None and _has_model(results[i])
     )
     if not columns and not lossless:
         return None
@@ -117,7 +119,9 @@ def lossless_check(label: str, run: LoadedRun, reference_label: str, reference: 
         return _skipped(check, "the two runs sent different prompts (another dataset or seed)")
     pairs = [(r, t) for r, t in pairs if r.output_token_ids is not None and t.output_token_ids is not None]
     if not pairs:
-        return _skipped(check, "their records hold no output token ids (run without --no-save-output-ids)")
+        return _skipped(
+            check, "their records hold no output token ids (the engine reports none, or --no-save-output-ids)"
+        )
     diverging = []
     for ours, ref in pairs:
         position = first_divergence(_ids(ours), _ids(ref))
@@ -135,6 +139,10 @@ def lossless_check(label: str, run: LoadedRun, reference_label: str, reference: 
 def _ids(record: RequestRecord) -> list[int]:
     assert record.output_token_ids is not None
     return record.output_token_ids
+
+
+def _has_model(result: BenchmarkResult | None) -> bool:
+    return result is not None and result.engine.name not in NO_MODEL_ENGINES
 
 
 def _skipped(check: LosslessCheck, reason: str) -> LosslessCheck:

@@ -195,3 +195,10 @@ def test_compare_json_and_markdown_carry_the_categories_and_the_lossless_check(t
     assert data["categories"]["categories"] == ["math"]
     assert data["categories"]["lossless"][0]["diverging"] == [[0, 1]]
     assert "identical: 0 of 1; first divergence: request 0 at token 1" in comparison_markdown(comparison)
+
+
+def test_an_engine_without_a_model_gets_no_lossless_check(tmp_path: Path):
+    ar = save(make_result(engine="echo", method="target-ar"), tmp_path / "ar.json")
+    spec = save(make_result(engine="echo", method="speculative"), tmp_path / "spec.json")
+    runs = [run for path in (ar, spec) for run in read_results(path).runs]
+    assert compare_runs(runs).categories is None
