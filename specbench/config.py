@@ -57,11 +57,25 @@ class _Section(BaseModel):
 class WorkloadConfig(_Section):
     dataset: str = Field(
         "random",
-        description="'random' for synthetic prompts, or a path to a JSONL file of prompts or a "
-        "ShareGPT-format JSON file.",
+        description="'random' for synthetic prompts, or a path to a JSONL file of prompts (MT-bench / "
+        "Spec-Bench question files too) or a ShareGPT-format JSON file; a .parquet / .arrow file or "
+        "hf:NAME[:CONFIG][:SPLIT] reads a Hugging Face dataset (the `datasets` extra).",
     )
-    dataset_format: Literal["auto", "random", "jsonl", "sharegpt"] = Field(
+    dataset_format: Literal["auto", "random", "jsonl", "sharegpt", "hf"] = Field(
         "auto", description="How to read --dataset; 'auto' decides from the file."
+    )
+    prompt_field: str | None = Field(
+        None,
+        description="Field holding each prompt (a string, or a list of turns whose first is the prompt); "
+        "unset = prompt, text or turns.",
+    )
+    category_field: str | None = Field(
+        None, description="Field holding each prompt's category (per-category figures); unset = category."
+    )
+    chat_template: Literal["auto", "none"] = Field(
+        "auto",
+        description="Questions (turns, --prompt-field, Hugging Face rows) go through the tokenizer's chat "
+        "template where it has one (auto), or are sent as written (none).",
     )
     num_prompts: int | None = Field(
         None,
@@ -344,6 +358,11 @@ class OutputConfig(_Section):
         "file name given with --output-dir goes into that directory).",
     )
     save_requests: bool = Field(True, description="Write per-request records (JSONL) next to the result.")
+    save_output_ids: bool = Field(
+        True,
+        description="Keep each request's output token ids in its record (the lossless check compares "
+        "them); --no-save-output-ids keeps the records file small.",
+    )
 
 
 class SloConfig(_Section):

@@ -39,6 +39,9 @@ class RequestRecord:
     target_forward_passes: int | None = None
     finish_reason: str | None = None
     error: str | None = None
+    category: str | None = None  # the dataset's category of the prompt
+    drafts: int | None = None  # verification steps with a draft (speculative decoding)
+    output_token_ids: list[int] | None = None  # kept unless --no-save-output-ids
 
     @property
     def success(self) -> bool:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from specbench.compare.categories import CategoryComparison, compare_categories
 from specbench.compare.facts import RunFacts, facts_of
 from specbench.compare.fairness import LOAD, run_problems, unfair_differences
 from specbench.compare.labels import unique_labels
@@ -47,6 +48,8 @@ class Comparison:
     rows: tuple[Row, ...]
     speedups: tuple[str, ...]
     warnings: tuple[str, ...]
+    # Per prompt category, and each speculative run's outputs against its target-ar partner's.
+    categories: CategoryComparison | None = None
 
     @property
     def baseline_run(self) -> ComparedRun:
@@ -89,6 +92,7 @@ def compare_runs(
         rows=tuple(rows),
         speedups=tuple(speedup_sentences(labels, base, rows)),
         warnings=tuple(warnings),
+        categories=compare_categories(labels, loaded),
     )
 
 

@@ -47,6 +47,10 @@ class Completion:
     # Target-model forward passes used for this request's decode (speculative and AR on Transformers).
     target_forward_passes: int | None = None
     finish_reason: str | None = None
+    # Verification steps that had a draft of at least one token (vLLM's spec_decode_num_drafts, per request).
+    drafts: int | None = None
+    # The generated token ids, where the engine sees them (the lossless check compares them across methods).
+    output_token_ids: list[int] | None = None
 
 
 StreamEvent = TokenChunk | Completion

@@ -97,8 +97,13 @@ def speculative_metrics(done: Sequence[RequestRecord]) -> dict[str, MetricValue]
         return {}
     drafted = sum(r.drafted_tokens or 0 for r in drafting_records)
     accepted = sum(r.accepted_tokens or 0 for r in drafting_records)
-    passes = [r.target_forward_passes for r in drafting_records if (r.drafted_tokens or 0) > 0]
-    # Each target pass of a drafting request stands for one draft; unknown if any request lacks the count.
+    # An engine's per-request draft count where it reports one; else each target pass of a drafting request
+    # stands for one draft; unknown if any request lacks both.
+    passes = [
+        r.drafts if r.drafts is not None else r.target_forward_passes
+        for r in drafting_records
+        if (r.drafted_tokens or 0) > 0
+    ]
     drafts = None if any(p is None for p in passes) else sum(p for p in passes if p is not None)
     return spec_stats(drafts, drafted, accepted)
 

@@ -16,6 +16,7 @@ from rich.table import Table
 
 from specbench.metrics import METRICS, MetricSpec, distribution_key, percentile_stats
 from specbench.metrics.registry import RUN, SPECULATIVE
+from specbench.report.categories import render_result_categories
 from specbench.report.gpu_table import render_gpu_window
 from specbench.results.model import BenchmarkResult
 
@@ -47,6 +48,7 @@ def render_summary(result: BenchmarkResult, console: Console) -> None:
         for label, value in rows:
             table.add_row(label, value)
     console.print(table)
+    render_result_categories(result, console)
     if result.gpus is not None:
         render_gpu_window(result.gpus, console)
 

@@ -67,6 +67,8 @@ class BenchmarkResult(BaseModel):
     engine: EngineSection
     workload: dict[str, Any] = {}
     metrics: dict[str, MetricValue] = {}
+    # Per prompt category (metrics/categories.py), when the dataset gives categories.
+    categories: dict[str, dict[str, MetricValue]] | None = None
     gpus: GpuSection | None = None
     config: dict[str, Any] = {}
     config_sources: dict[str, str] = {}

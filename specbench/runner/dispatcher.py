@@ -106,6 +106,7 @@ class _RequestBatch:
         abort: asyncio.Event,
         clock: Callable[[], float],
         freeze_records: bool = False,
+        keep_output_ids: bool = True,
     ) -> None:
         self.engine = engine
         self.start = start
@@ -120,6 +121,7 @@ class _RequestBatch:
         self.in_flight: dict[asyncio.Task[None], RequestRecord] = {}
         self.waiting = False  # the dispatcher sleeps until a request finishes
         self.freeze_records = freeze_records  # only inside static_heap(), which unfreezes at the end
+        self.keep_output_ids = keep_output_ids
 
     async def send_all(self, requests: Sequence[PlannedRequest], window_s: float | None) -> int:
         """Send each request at start + scheduled_s; returns how many were not sent because of stop.
@@ -176,6 +178,7 @@ class _RequestBatch:
             sent_s=ready_s + queued_s,  # both replaced when the engine really gets the request
             prompt_tokens=len(planned.prompt_token_ids),
             expected_output_tokens=planned.max_tokens,
+            category=planned.category,
         )
         task = asyncio.create_task(self._serve(planned, record, queued_s))
         self.in_flight[task] = record
@@ -213,6 +216,9 @@ class _RequestBatch:
             record.accepted_tokens = completion.accepted_tokens
             record.target_forward_passes = completion.target_forward_passes
             record.finish_reason = completion.finish_reason
+            record.drafts = completion.drafts
+            if self.keep_output_ids:
+                record.output_token_ids = completion.output_token_ids
         except asyncio.CancelledError:
             record.error = CANCELLED
             raise
@@ -307,12 +313,14 @@ async def run_workload(
     grace_s: float = 5.0,
     listeners: Sequence[PhaseListener] = (),
     abort: asyncio.Event | None = None,
+    keep_output_ids: bool = True,
 ) -> RunOutcome:
     """Run warm-up, tell the listeners, then dispatch the measured requests on schedule.
 
     Setting `stop` ends sending; in-flight requests get `grace_s` to finish and are then cancelled, at once
     when `abort` is set too (a second Ctrl-C).
     Every request that was sent ends in exactly one record; requests are in request-id order.
+    `keep_output_ids` False leaves the records without the output token ids engines report.
     """
     stop = stop or asyncio.Event()
     abort = abort or asyncio.Event()
@@ -332,6 +340,7 @@ async def run_workload(
             abort=abort,
             clock=clock,
             freeze_records=measured,
+            keep_output_ids=keep_output_ids,
         )
 
     try:

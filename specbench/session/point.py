@@ -16,6 +16,7 @@ from specbench.engines.base import Engine, EngineInfo
 from specbench.engines.registry import engine_spec
 from specbench.environment import collect_environment
 from specbench.metrics import compute_metrics
+from specbench.metrics.categories import category_figures
 from specbench.metrics.registry import merge_sources
 from specbench.metrics.token_counts import TOKENIZER_WARNING, check_token_counts, counted_by_tokenizer
 from specbench.records import RequestRecord
@@ -83,6 +84,7 @@ async def measure_point(
         stop=stop,
         abort=abort,
         listeners=[ResetFiguresAfterWarmup(engine), *listeners],
+        keep_output_ids=config.output.save_output_ids,
     )
     return MeasuredPoint(outcome=outcome, engine_figures=await engine.figures())
 
@@ -145,6 +147,7 @@ def build_result(
         engine=EngineSection(**info, draft_model=str(config.draft_model) if config.draft_model else None),
         workload=workload.summary,
         metrics=metrics,
+        categories=category_figures(outcome.records, duration_s=outcome.duration_s) or None,
         gpus=telemetry.section,
         config=config.model_dump(mode="json"),
         config_sources=dict(sources),

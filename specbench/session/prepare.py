@@ -16,6 +16,7 @@ from specbench.session.points import ListedPoints, PointGenerator, PointSource, 
 from specbench.session.slo_search import MaxRateSearch
 from specbench.session.sweep import RateSweep
 from specbench.session.synthetic import check_synthetic_acceptance
+from specbench.session.workload_notes import question_notes, speculation_notes
 from specbench.settings import SessionPlan
 from specbench.workload.builder import build_workload
 from specbench.workload.tokenizer import PromptTokenizer
@@ -61,6 +62,8 @@ def prepare_session(session_plan: SessionPlan, layout: RunLayout) -> PreparedSes
     first = next(points)
     first = replace(first, workload=first.workload or build_workload(first.config, tokenizer))
     check_context(config, first.workload)
+    notes += speculation_notes(config)
+    notes += question_notes(config, first.workload.summary)
     return PreparedSession(
         config=config,
         notes=notes,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections import Counter
 from typing import Any
 
 import numpy as np
@@ -11,7 +12,9 @@ from specbench.config import RunConfig, WorkloadConfig
 from specbench.errors import ConfigError
 from specbench.workload.arrivals import arrival_times
 from specbench.workload.budget import check_fits
+from specbench.workload.chat import question_encoder
 from specbench.workload.prompts import Prompt, PromptSource, open_prompt_source, sample_prompts
+from specbench.workload.questions import FieldNames
 from specbench.workload.tokenizer import PromptTokenizer
 from specbench.workload.types import PlannedRequest, Workload
 
@@ -53,7 +56,9 @@ def build_workload(config: RunConfig, tokenizer: PromptTokenizer, *, earlier: in
             f"no request arrives within --duration {workload.duration:g} s at --rate {workload.rate:g}: "
             "raise one of them"
         )
-    source = open_prompt_source(workload.dataset, workload.dataset_format)
+    fields = FieldNames(prompt=workload.prompt_field, category=workload.category_field)
+    source = open_prompt_source(workload.dataset, workload.dataset_format, fields)
+    questions = question_encoder(tokenizer, workload.chat_template)
 
     def prompts(count: int, seed: np.random.SeedSequence, skip: int = 0) -> list[Prompt]:
         return sample_prompts(
@@ -64,6 +69,7 @@ def build_workload(config: RunConfig, tokenizer: PromptTokenizer, *, earlier: in
             tokenizer=tokenizer,
             rng=np.random.default_rng(seed),
             skip=skip,
+            encode_question=questions.encode,
         )
 
     skip = 0
@@ -82,10 +88,27 @@ def build_workload(config: RunConfig, tokenizer: PromptTokenizer, *, earlier: in
         for request_id, (due, prompt) in enumerate(zip(times, drawn, strict=True))
     ]
     warmup = [_planned(-1 - i, 0.0, prompt) for i, prompt in enumerate(prompts(workload.warmup, warmup_seed))]
-    summary = summarize(workload, source, measured, warmup=len(warmup), seed=config.seed)
+    summary = {
+        **summarize(workload, source, measured, warmup=len(warmup), seed=config.seed),
+        **question_summary(source, measured, chat_template=questions.applied),
+    }
     summary["shared_prefixes"] = prompts_may_repeat(workload)
     summary["prompts_drawn_before"] = earlier
     return Workload(warmup=warmup, requests=measured, send_window_s=workload.duration, summary=summary)
+
+
+def question_summary(
+    source: PromptSource, requests: list[PlannedRequest], *, chat_template: str
+) -> dict[str, Any]:
+    """Categories of the measured requests and whether questions went through a chat template; empty for
+    datasets without either."""
+    summary: dict[str, Any] = {}
+    if any(entry.is_question for entry in source.entries):
+        summary["chat_template"] = chat_template
+    categories = Counter(r.category for r in requests if r.category is not None)
+    if categories:
+        summary["categories"] = dict(sorted(categories.items()))
+    return summary
 
 
 def summarize(
@@ -130,6 +153,7 @@ def _planned(request_id: int, scheduled_s: float, prompt: Prompt) -> PlannedRequ
         prompt_token_ids=prompt.token_ids,
         max_tokens=prompt.output_len,
         prompt_text=prompt.text,
+        category=prompt.category,
     )
 
 

@@ -1,8 +1,10 @@
-"""Prompts: synthetic token ids, or text from a JSONL or ShareGPT file, with their output lengths."""
+"""Prompts: synthetic token ids, or text from a JSONL (MT-bench / Spec-Bench questions included), ShareGPT or
+Hugging Face dataset, with their output lengths and categories."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -10,14 +12,16 @@ from typing import Any, Literal
 import numpy as np
 
 from specbench.errors import ConfigError
+from specbench.workload.hf_datasets import HF_PREFIX, read_hf_dataset
+from specbench.workload.questions import FieldNames, RowPrompt, read_row
 from specbench.workload.tokenizer import PromptTokenizer
 
-DatasetFormat = Literal["random", "jsonl", "sharegpt"]
+DatasetFormat = Literal["random", "jsonl", "sharegpt", "hf"]
 
 RANDOM_DATASET = "random"
-_FILE_FORMATS: dict[str, DatasetFormat] = {"jsonl": "jsonl", "sharegpt": "sharegpt"}
-_PROMPT_KEYS = ("prompt", "text")
-_OUTPUT_LEN_KEYS = ("output_len", "max_tokens")
+_FILE_FORMATS: dict[str, DatasetFormat] = {"jsonl": "jsonl", "sharegpt": "sharegpt", "hf": "hf"}
+# Files the `datasets` library reads (the hf format) when --dataset-format is auto.
+_HF_SUFFIXES = frozenset({".parquet", ".arrow"})
 _HUMAN_ROLES = frozenset({"human", "user"})
 _ASSISTANT_ROLES = frozenset({"gpt", "assistant", "chatgpt", "bard", "bing", "model"})
 
@@ -29,6 +33,7 @@ class Prompt:
     token_ids: list[int]
     output_len: int
     text: str | None = None
+    category: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +44,8 @@ class DatasetEntry:
     where: str  # "file:line" or "file: entry N", for error messages
     output_len: int | None = None  # given as a number in the file
     reply: str | None = None  # ShareGPT: the reply whose token count is the output length
+    category: str | None = None
+    is_question: bool = False  # a user's message, read through the chat template (questions.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,8 +65,11 @@ def resolve_format(dataset: str, dataset_format: str) -> DatasetFormat:
         if is_random:
             return "random"
         path = Path(dataset).expanduser()
-        _check_is_file(path)
         suffix = path.suffix.lower()
+        if dataset.startswith(HF_PREFIX) or suffix in _HF_SUFFIXES:
+            return "hf"
+        if path.is_dir():
+            raise ConfigError(f"dataset {path} is a directory: {_DATASET_KINDS}")
         if suffix == ".jsonl":
             return "jsonl"
         if suffix == ".json":
@@ -78,18 +88,24 @@ def resolve_format(dataset: str, dataset_format: str) -> DatasetFormat:
         if is_random:
             raise ConfigError(f"--dataset-format {dataset_format} needs a file: pass --dataset PATH")
         return file_format
-    raise ConfigError(f"unknown dataset format {dataset_format!r}: use auto, random, jsonl or sharegpt")
+    raise ConfigError(f"unknown dataset format {dataset_format!r}: use auto, random, jsonl, sharegpt or hf")
 
 
-def open_prompt_source(dataset: str, dataset_format: str = "auto") -> PromptSource:
+def open_prompt_source(
+    dataset: str, dataset_format: str = "auto", fields: FieldNames | None = None
+) -> PromptSource:
     """Parse the dataset once; `sample_prompts` then draws from it."""
     fmt = resolve_format(dataset, dataset_format)
+    fields = fields or FieldNames()
     if fmt == "random":
         return PromptSource(name=dataset, format=fmt)
+    if fmt == "hf":
+        entries = tuple(entry_of(row, where) for row, where in read_hf_dataset(dataset, fields))
+        return PromptSource(name=dataset, format=fmt, entries=entries)
     path = Path(dataset).expanduser()
     text = _read_text(path)
     if fmt == "jsonl":
-        return PromptSource(name=dataset, format=fmt, entries=tuple(parse_jsonl(text, path)))
+        return PromptSource(name=dataset, format=fmt, entries=tuple(parse_jsonl(text, path, fields)))
     entries, skipped = parse_sharegpt(text, path)
     return PromptSource(name=dataset, format=fmt, entries=tuple(entries), skipped=skipped)
 
@@ -103,11 +119,14 @@ def sample_prompts(
     tokenizer: PromptTokenizer,
     rng: np.random.Generator,
     skip: int = 0,
+    encode_question: Callable[[str], list[int]] | None = None,
 ) -> list[Prompt]:
     """`count` prompts; output_len None takes each prompt's output length from the dataset.
 
     A dataset is visited in one seeded random order, from position `skip` on (what earlier points of a
     session took), cycling through it again when more prompts are asked for than it holds.
+    `encode_question` tokenizes the entries that are a user's message (through the chat template,
+    workload/chat.py); unset, they are tokenized as written.
     """
     if source.format == "random":
         if output_len is None:
@@ -124,7 +143,9 @@ def sample_prompts(
     for position in range(count):
         index = int(order[(skip + position) % len(order)])
         if index not in tokenized:
-            tokenized[index] = _tokenize(entries[index], output_len=output_len, tokenizer=tokenizer)
+            tokenized[index] = _tokenize(
+                entries[index], output_len=output_len, tokenizer=tokenizer, encode_question=encode_question
+            )
         prompts.append(tokenized[index])
     return prompts
 
@@ -142,8 +163,10 @@ def synthetic_prompts(
     return [Prompt(token_ids=row.tolist(), output_len=output_len) for row in ids]
 
 
-def parse_jsonl(text: str, path: Path) -> list[DatasetEntry]:
-    """One JSON object per line with "prompt" (or "text"), optionally "output_len" (or "max_tokens")."""
+def parse_jsonl(text: str, path: Path, fields: FieldNames | None = None) -> list[DatasetEntry]:
+    """One JSON object per line: "prompt" (or "text"), or MT-bench / Spec-Bench "turns" (the first is the
+    prompt); optionally "category" and "output_len" (or "max_tokens"). See workload/questions.py."""
+    fields = fields or FieldNames()
     entries = []
     for line_no, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
@@ -155,13 +178,21 @@ def parse_jsonl(text: str, path: Path) -> list[DatasetEntry]:
             raise ConfigError(f"{where}: not valid JSON ({exc.msg})") from exc
         if not isinstance(record, dict):
             raise ConfigError(f'{where}: expected a JSON object with a "prompt" field')
-        prompt = _first_present(record, _PROMPT_KEYS)
-        if not isinstance(prompt, str) or not prompt.strip():
-            raise ConfigError(f'{where}: needs a non-empty "prompt" (or "text") string')
-        entries.append(DatasetEntry(text=prompt, where=where, output_len=_output_len(record, where)))
+        entries.append(entry_of(read_row(record, where, fields), where))
     if not entries:
         raise ConfigError(f"{path} holds no prompts")
     return entries
+
+
+def entry_of(row: RowPrompt, where: str) -> DatasetEntry:
+    """The entry of one row read by questions.read_row."""
+    return DatasetEntry(
+        text=row.text,
+        where=where,
+        output_len=row.output_len,
+        category=row.category,
+        is_question=row.is_question,
+    )
 
 
 def parse_sharegpt(text: str, path: Path) -> tuple[list[DatasetEntry], int]:
@@ -211,7 +242,7 @@ def _conversation_entry(turns: list[Any], where: str) -> DatasetEntry | None:
 
 
 def _entries_with_lengths(source: PromptSource) -> tuple[DatasetEntry, ...]:
-    if source.format == "jsonl":
+    if source.format in ("jsonl", "hf"):
         for entry in source.entries:
             if entry.output_len is None:
                 raise ConfigError(
@@ -227,8 +258,15 @@ def _entries_with_lengths(source: PromptSource) -> tuple[DatasetEntry, ...]:
     return with_reply
 
 
-def _tokenize(entry: DatasetEntry, *, output_len: int | None, tokenizer: PromptTokenizer) -> Prompt:
-    token_ids = tokenizer.encode(entry.text)
+def _tokenize(
+    entry: DatasetEntry,
+    *,
+    output_len: int | None,
+    tokenizer: PromptTokenizer,
+    encode_question: Callable[[str], list[int]] | None = None,
+) -> Prompt:
+    encode = encode_question if entry.is_question and encode_question is not None else tokenizer.encode
+    token_ids = encode(entry.text)
     if not token_ids:
         raise ConfigError(f"{entry.where}: the prompt is empty once tokenized")
     if output_len is None:
@@ -239,31 +277,12 @@ def _tokenize(entry: DatasetEntry, *, output_len: int | None, tokenizer: PromptT
             output_len = len(tokenizer.encode(entry.reply))
             if output_len == 0:
                 raise ConfigError(f"{entry.where}: the reply is empty once tokenized; set --output-len N")
-    return Prompt(token_ids=token_ids, output_len=output_len, text=entry.text)
+    return Prompt(token_ids=token_ids, output_len=output_len, text=entry.text, category=entry.category)
 
 
-def _output_len(record: dict[str, Any], where: str) -> int | None:
-    value = _first_present(record, _OUTPUT_LEN_KEYS)
-    if value is None:
-        return None
-    # bool is an int to Python but never a length.
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f'{where}: "output_len" / "max_tokens" must be a positive integer, got {value!r}')
-    return value
-
-
-def _first_present(record: dict[str, Any], keys: tuple[str, ...]) -> Any:
-    return next((record[key] for key in keys if key in record), None)
-
-
-_DATASET_KINDS = "pass a JSONL file of prompts or a ShareGPT .json file (or --dataset random)"
-
-
-def _check_is_file(path: Path) -> None:
-    if path.is_dir():
-        raise ConfigError(f"dataset {path} is a directory: {_DATASET_KINDS}")
-    if not path.exists():
-        raise ConfigError(f"dataset file {path} not found (use --dataset random for synthetic prompts)")
+_DATASET_KINDS = (
+    "pass a JSONL file of prompts, a ShareGPT .json, a .parquet or .arrow file (or --dataset random)"
+)
 
 
 def _is_binary(path: Path) -> bool:
@@ -288,7 +307,9 @@ def _read_text(path: Path) -> str:
             f"dataset file {path} not found (use --dataset random for synthetic prompts)"
         ) from exc
     except IsADirectoryError as exc:
-        raise ConfigError(f"dataset {path} is a directory: pass a .jsonl or ShareGPT .json file") from exc
+        raise ConfigError(
+            f"dataset {path} is a directory: pass a .jsonl, ShareGPT .json, .parquet or .arrow file"
+        ) from exc
     except UnicodeDecodeError:
         raise ConfigError(f"dataset {path} is not a text file (it is not UTF-8): {_DATASET_KINDS}") from None
     except OSError as exc:

@@ -13,6 +13,7 @@ class PlannedRequest:
     prompt_token_ids: list[int]
     max_tokens: int
     prompt_text: str | None = None
+    category: str | None = None  # the dataset's category of this prompt (per-category figures)
 
 
 @dataclass(slots=True)

@@ -143,7 +143,7 @@ def _four_results() -> Comparison:
 
 @pytest.mark.parametrize("count", [2, 4])
 def test_every_value_is_readable_at_80_columns_before_any_ratio(count: int) -> None:
-    comparison = _four_results() if count == 4 else compare_runs(_four_results().runs[:2])
+    comparison = _four_results() if count == 4 else compare_runs([r.loaded for r in _four_results().runs[:2]])
     console = Console(record=True, width=80, color_system=None, file=io.StringIO())
     render_comparison(comparison, console)
     text = console.export_text()

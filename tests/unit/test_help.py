@@ -11,7 +11,7 @@ from specbench.cli import main
     ("flag", "choices"),
     [
         ("--arrival", "[poisson|constant]"),
-        ("--dataset-format", "[auto|random|jsonl|sharegpt]"),
+        ("--dataset-format", "[auto|random|jsonl|sharegpt|hf]"),
         ("--spec-method", "[draft_model|ngram|eagle|eagle3]"),
         ("--draft-schedule", "[constant|heuristic]"),
         ("--batching", "[serial|dynamic|continuous]"),

@@ -49,7 +49,11 @@ def test_prompt_is_skipped_and_each_step_is_stamped_when_put() -> None:
     assert first == TokenChunk(102.0, 1)
     assert second == TokenChunk(103.0, 1)
     assert completion == Completion(
-        prompt_tokens=3, output_tokens=2, target_forward_passes=2, finish_reason="length"
+        prompt_tokens=3,
+        output_tokens=2,
+        target_forward_passes=2,
+        finish_reason="length",
+        output_token_ids=[7, 8],
     )
 
 
@@ -66,11 +70,22 @@ def test_each_row_stops_counting_and_finishes_at_its_own_max_tokens() -> None:
     short_items, long_items = asyncio.run(main())
     assert short_items == [
         TokenChunk(102.0, 1),
-        Completion(prompt_tokens=1, output_tokens=1, target_forward_passes=1, finish_reason="length"),
+        Completion(
+            prompt_tokens=1,
+            output_tokens=1,
+            target_forward_passes=1,
+            finish_reason="length",
+            output_token_ids=[5],
+        ),
     ]
     assert [i.num_tokens for i in long_items if isinstance(i, TokenChunk)] == [1, 1, 1]
+    # Each row keeps its own column's tokens.
     assert long_items[-1] == Completion(
-        prompt_tokens=2, output_tokens=3, target_forward_passes=3, finish_reason="length"
+        prompt_tokens=2,
+        output_tokens=3,
+        target_forward_passes=3,
+        finish_reason="length",
+        output_token_ids=[6, 6, 6],
     )
 
 
@@ -80,6 +95,7 @@ def test_assisted_steps_deliver_several_tokens_capped_at_max_tokens() -> None:
         # Assisted generation: the caller sends the Completion once the draft counts are known.
         streamer = TimestampStreamer([channel], finish_rows=False, clock=Clock())
         await feed(streamer, torch.tensor([[1, 2]]), torch.tensor([[3, 4, 5, 6]]), torch.tensor([[7, 8, 9]]))
+        assert channel.output_ids == [3, 4, 5, 6, 7, 8]  # the ids of the tokens counted, no more
         return drain(channel)
 
     items = asyncio.run(main())

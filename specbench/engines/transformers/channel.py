@@ -23,6 +23,7 @@ class RequestChannel:
     loop: asyncio.AbstractEventLoop
     queue: asyncio.Queue[Item] = field(default_factory=asyncio.Queue)
     emitted: int = 0
+    output_ids: list[int] = field(default_factory=list)  # the tokens emitted, in order
     finished: bool = False
     abandoned: bool = False
 

@@ -38,6 +38,11 @@ class DraftCounts:
     def target_forward_passes(self) -> int:
         return len(self.rounds)
 
+    @property
+    def drafts(self) -> int:
+        """Rounds that proposed at least one token: as in vLLM and SpeculationTotals, no others count."""
+        return sum(1 for d, _ in self.rounds if d > 0)
+
 
 @dataclass(slots=True)
 class SpeculationTotals:

@@ -62,14 +62,17 @@ class TimestampStreamer(BaseStreamer):
             return
         self.steps += 1
         per_row = 1 if value.dim() == 1 else int(value.shape[-1])
+        # One host list per step (the tensor is already on the host) for every row's token ids.
+        rows = value.reshape(len(self._channels), per_row).tolist()
         pending = self._pending
         urgent = False
-        for channel in self._channels:
+        for channel, row in zip(self._channels, rows, strict=True):
             wanted = channel.request.max_tokens - channel.emitted
             if wanted <= 0 or channel.finished:
                 continue
             count = min(per_row, wanted)
             channel.emitted += count
+            channel.output_ids.extend(row[:count])
             pending.append((channel, TokenChunk(now, count)))
             if self._finish_rows and channel.emitted == channel.request.max_tokens:
                 channel.finished = True
@@ -97,4 +100,5 @@ class TimestampStreamer(BaseStreamer):
             output_tokens=channel.emitted,
             target_forward_passes=self.steps,
             finish_reason="length" if channel.emitted >= channel.request.max_tokens else "abort",
+            output_token_ids=list(channel.output_ids),
         )

@@ -149,4 +149,5 @@ def _with_drafts(completion: Completion, drafts: DraftCounts) -> Completion:
         drafted_tokens=drafts.drafted,
         accepted_tokens=drafts.accepted,
         target_forward_passes=drafts.target_forward_passes,
+        drafts=drafts.drafts,
     )

@@ -27,6 +27,7 @@ from specbench.engines.vllm.args import EnginePlan, detect_platform, plan_engine
 from specbench.engines.vllm.console import ConsoleTail
 from specbench.engines.vllm.metrics import KvCachePeak, MetricsSnapshot, run_stats
 from specbench.engines.vllm.processes import EngineProcesses
+from specbench.engines.vllm.request_spec import per_request_kwargs, request_spec_counts
 from specbench.engines.vllm.startup import NOT_INSTALLED, start_error
 from specbench.errors import EngineStartError, SpecbenchError
 
@@ -71,7 +72,7 @@ class VllmEngine:
         try:
             # Loading takes tens of seconds; a worker thread keeps this event loop (progress display) alive.
             # The API server's usage context gives the batch-size defaults of `vllm serve`.
-            args = engine_args(**plan.engine_kwargs)
+            args = engine_args(**per_request_kwargs(plan.engine_kwargs, engine_args))
             # Only where vLLM keeps stats anyway: a custom logger would switch them on.
             loggers = [self._kv_peak.logger_factory()] if self._stats_enabled else []
             # No local here may hold the AsyncLLM: vLLM's first import (in _import_vllm) leaves an import
@@ -122,23 +123,31 @@ class VllmEngine:
         # Warm-up and measured requests may reuse ids; vLLM needs every live id to be unique.
         request_id = f"{request.request_id}-{next(self._request_seq)}"
         output_tokens = 0
+        output_ids: list[int] = []
         last: Any = None
         # aclosing: a consumer that stops early closes vLLM's stream, which aborts the request.
         async with aclosing(running.llm.generate(prompt, params, request_id)) as stream:
             async for output in stream:
                 now = time.perf_counter()
-                new_tokens = len(output.outputs[0].token_ids)
+                token_ids = output.outputs[0].token_ids
+                new_tokens = len(token_ids)
                 last = output
                 if new_tokens:
                     output_tokens += new_tokens
+                    output_ids.extend(token_ids)
                     yield TokenChunk(now, new_tokens)
         if last is None:
             raise RuntimeError(f"vLLM returned no output for request {request.request_id}")
         prompt_ids = last.prompt_token_ids
+        spec = request_spec_counts(last.outputs[0])
         yield Completion(
             prompt_tokens=len(prompt_ids) if prompt_ids is not None else len(request.prompt_token_ids),
             output_tokens=output_tokens,
             finish_reason=last.outputs[0].finish_reason,
+            drafted_tokens=spec.draft_tokens if spec else None,
+            accepted_tokens=spec.accepted_tokens if spec else None,
+            drafts=spec.drafts if spec else None,
+            output_token_ids=output_ids,
         )
 
     def describe(self) -> EngineInfo:

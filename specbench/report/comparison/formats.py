@@ -45,6 +45,8 @@ def comparison_markdown(comparison: Comparison, *, title: str = "specbench compa
             lines.append(_md_row(cells))
     lines.append("")
     lines += [f"- **{sentence}**" for sentence in comparison.speedups]
+    if comparison.categories is not None:
+        lines += [f"- {check.sentence()}" for check in comparison.categories.lossless]
     lines += [f"- ⚠ {warning}" for warning in comparison.warnings]
     speculation = _speculation(comparison)
     if speculation is not None:
@@ -106,6 +108,8 @@ def comparison_json(comparison: Comparison) -> dict[str, Any]:
         "speedups": list(comparison.speedups),
         "warnings": list(comparison.warnings),
         "speculative": speculation.model_dump() if (speculation := _speculation(comparison)) else None,
+        # Per prompt category and the lossless check of each speculative run (compare/categories.py).
+        "categories": asdict(comparison.categories) if comparison.categories is not None else None,
     }
 
 

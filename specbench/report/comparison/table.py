@@ -13,6 +13,7 @@ from rich.measure import Measurement
 from rich.table import Table
 
 from specbench.compare import Comparison, Row, Verdict
+from specbench.report.categories import render_category_comparison
 from specbench.report.comparison.cells import (
     column_title,
     fact_rows,
@@ -78,6 +79,8 @@ def comparison_table(
 
 
 def print_conclusions(comparison: Comparison, console: Console) -> None:
+    if comparison.categories is not None:
+        render_category_comparison(comparison.categories, console)
     for sentence in comparison.speedups:
         console.print(f"[bold]{escape(sentence)}[/]")
     for warning in comparison.warnings:
