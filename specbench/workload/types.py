@@ -7,12 +7,25 @@ from typing import Any
 
 
 @dataclass(slots=True, frozen=True)
+class PlannedTurn:
+    """A later turn of a conversation: sent `think_s` after the previous answer, with the history first."""
+
+    request_id: int
+    prompt_token_ids: list[int]
+    max_tokens: int
+    think_s: float
+    prompt_text: str | None = None
+
+
+@dataclass(slots=True, frozen=True)
 class PlannedRequest:
     request_id: int
     scheduled_s: float  # seconds after the benchmark's start; warm-up requests have 0.0
     prompt_token_ids: list[int]
     max_tokens: int
     prompt_text: str | None = None
+    # Conversations: this request is a session's first turn; these follow it, one answer at a time.
+    later_turns: tuple[PlannedTurn, ...] = ()
 
 
 @dataclass(slots=True)
@@ -22,3 +35,11 @@ class Workload:
     # Stop sending once this much time has passed (rate mode, or --duration as a cap in count mode).
     send_window_s: float | None
     summary: dict[str, Any] = field(default_factory=dict)
+    # The prompts share prefixes on purpose (prefix groups, a trace's shared blocks, conversation history):
+    # prefix-cache hits are part of what is measured, not a leak from an earlier point.
+    shares_prefixes: bool = False
+
+    @property
+    def num_turns(self) -> int:
+        """Every request the measured part plans to send, later conversation turns included."""
+        return sum(1 + len(r.later_turns) for r in self.requests)
