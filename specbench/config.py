@@ -145,7 +145,7 @@ class WorkloadConfig(_Section):
     think_time_s: float = Field(
         0.0, ge=0, description="Conversations: mean seconds between an answer and the next turn."
     )
-    think_time: Literal["exponential", "constant"] = Field(
+    think_distribution: Literal["exponential", "constant"] = Field(
         "exponential", description="Conversations: how think times are drawn (seeded)."
     )
 

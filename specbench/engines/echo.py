@@ -74,6 +74,8 @@ class EchoEngine:
             prompt_tokens=len(request.prompt_token_ids),
             output_tokens=request.max_tokens,
             finish_reason="length",
+            # The answer echoes the prompt's last tokens, for a conversation's next turn.
+            output_token_ids=request.prompt_token_ids[-request.max_tokens :] if request.keep_output else None,
         )
 
     def describe(self) -> EngineInfo:

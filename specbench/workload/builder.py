@@ -175,7 +175,10 @@ def _sessions(
         )
     later = sum(len(session) - 1 for session in sessions)
     think = think_times(
-        later, mean_s=workload.think_time_s, kind=workload.think_time, rng=np.random.default_rng(think_seed)
+        later,
+        mean_s=workload.think_time_s,
+        kind=workload.think_distribution,
+        rng=np.random.default_rng(think_seed),
     )
     planned = plan_sessions(times, sessions, think)
     turns = [len(session) for session in sessions]
@@ -183,10 +186,10 @@ def _sessions(
         "num_sessions": len(sessions),
         "num_turns": sum(turns),
         "turns_per_session": workload.turns,
-        "turns_per_session_mean": float(np.mean(turns)),
+        "turns_per_session_mean": float(np.mean(turns)) if turns else None,
         "turn_input_len": workload.turn_input_len or workload.input_len,
         "think_time_s": workload.think_time_s,
-        "think_time": workload.think_time,
+        "think_distribution": workload.think_distribution,
         "dataset_format": "random"
         if held is None
         else resolve_format(workload.dataset, workload.dataset_format),

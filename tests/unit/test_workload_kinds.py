@@ -149,7 +149,8 @@ def test_azure_trace_csv_is_read_from_its_published_columns(
 def test_plain_jsonl_trace_uses_seconds(tmp_path: Path, tiny_tokenizer: PromptTokenizer) -> None:
     trace = tmp_path / "trace.jsonl"
     trace.write_text(
-        '{"timestamp_s": 1.5, "input_len": 8, "output_len": 2}\n{"timestamp_s": 2.0, "input_len": 9, "output_len": 3}\n'
+        '{"timestamp_s": 1.5, "input_len": 8, "output_len": 2}\n'
+        '{"timestamp_s": 2.0, "input_len": 9, "output_len": 3}\n'
     )
     workload = build_workload(config(trace=str(trace)), tiny_tokenizer)
     assert [r.scheduled_s for r in workload.requests] == [0.0, 0.5]

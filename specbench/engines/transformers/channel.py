@@ -25,6 +25,7 @@ class RequestChannel:
     emitted: int = 0
     finished: bool = False
     abandoned: bool = False
+    output_ids: list[int] = field(default_factory=list)  # kept only when the request asks (keep_output)
 
     def finish(self, completion: Completion) -> None:
         self.finished = True

@@ -64,12 +64,14 @@ class TimestampStreamer(BaseStreamer):
         per_row = 1 if value.dim() == 1 else int(value.shape[-1])
         pending = self._pending
         urgent = False
-        for channel in self._channels:
+        for row, channel in enumerate(self._channels):
             wanted = channel.request.max_tokens - channel.emitted
             if wanted <= 0 or channel.finished:
                 continue
             count = min(per_row, wanted)
             channel.emitted += count
+            if channel.request.keep_output:  # rows follow the channels' order (worker.py)
+                channel.output_ids += value.reshape(len(self._channels), -1)[row][:count].tolist()
             pending.append((channel, TokenChunk(now, count)))
             if self._finish_rows and channel.emitted == channel.request.max_tokens:
                 channel.finished = True

@@ -119,22 +119,29 @@ class VllmEngine:
         request_id = f"{request.request_id}-{next(self._request_seq)}"
         output_tokens = 0
         last: Any = None
+        answer: list[int] | None = [] if request.keep_output else None  # a conversation's next turn needs it
         # aclosing: a consumer that stops early closes vLLM's stream, which aborts the request.
         async with aclosing(running.llm.generate(prompt, params, request_id)) as stream:
             async for output in stream:
                 now = time.perf_counter()
-                new_tokens = len(output.outputs[0].token_ids)
+                token_ids = output.outputs[0].token_ids
+                new_tokens = len(token_ids)
                 last = output
                 if new_tokens:
                     output_tokens += new_tokens
                     yield TokenChunk(now, new_tokens)
+                    if answer is not None:
+                        answer += token_ids
         if last is None:
             raise RuntimeError(f"vLLM returned no output for request {request.request_id}")
         prompt_ids = last.prompt_token_ids
+        cached = getattr(last, "num_cached_tokens", None)  # prefix-cache hits of this request
         yield Completion(
             prompt_tokens=len(prompt_ids) if prompt_ids is not None else len(request.prompt_token_ids),
             output_tokens=output_tokens,
             finish_reason=last.outputs[0].finish_reason,
+            output_token_ids=answer,
+            cached_prompt_tokens=cached if isinstance(cached, int) else None,
         )
 
     def describe(self) -> EngineInfo:
