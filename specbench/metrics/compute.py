@@ -22,9 +22,14 @@ _DISTRIBUTIONS: dict[str, Callable[[Records, Records], list[float]]] = {
     "tpot": lambda _, done: [r.tpot_ms for r in done if r.tpot_ms is not None],
     "itl": lambda _, done: [gap for r in done for gap in r.itl_ms],
     "e2el": lambda _, done: [r.e2el_ms for r in done if r.e2el_ms is not None],
+    "ttfat": lambda _, done: [r.ttfat_ms for r in done if r.ttfat_ms is not None],
     "dispatch_lag": lambda sent, _: [r.dispatch_lag_ms for r in sent],
     "client_queue": lambda sent, _: [r.client_queue_ms for r in sent],
 }
+
+
+# Distributions of figures only some engines and workloads give: no keys at all where nothing was measured.
+_ONLY_WHERE_MEASURED = frozenset({"ttfat"})
 
 
 def compute_metrics(
@@ -61,11 +66,26 @@ def compute_metrics(
     for spec in METRICS:
         if spec.distribution:
             values = _DISTRIBUTIONS[spec.name](records, done)
+            if spec.name in _ONLY_WHERE_MEASURED and not values:
+                continue
             for stat, value in summarise(values, percentiles).items():
                 metrics[distribution_key(stat, spec.name)] = value
     metrics.update(speculative_metrics(done))
+    metrics.update(reasoning_metrics(done))
     # Registry order keeps the result file and the summary table in the same order.
     return {key: metrics[key] for key, _ in metric_keys(percentiles) if key in metrics}
+
+
+def reasoning_metrics(done: Sequence[RequestRecord]) -> dict[str, MetricValue]:
+    """Reasoning vs answer tokens over requests whose engine told the reasoning; empty when none did."""
+    told = [r for r in done if r.reasoning_tokens is not None]
+    if not told:
+        return {}
+    reasoning = sum(r.reasoning_tokens or 0 for r in told)
+    return {
+        "total_reasoning_tokens": reasoning,
+        "total_answer_tokens": sum(r.output_tokens for r in told) - reasoning,
+    }
 
 
 def distribution_values(name: str, records: Sequence[RequestRecord]) -> list[float]:

@@ -185,6 +185,29 @@ METRICS: tuple[MetricSpec, ...] = (
     ),
     _latency("e2el", "E2EL", "End-to-end Latency", "End-to-end latency: end − sent."),
     _latency(
+        "ttfat",
+        "TTFAT",
+        "Time to First Answer Token (reasoning models)",
+        "Time to the first answer token, after the reasoning: first answer chunk arrival − sent (chat over "
+        "the openai engine; TTFT counts the first token of any kind).",
+        vllm=False,
+    ),
+    _m(
+        "total_reasoning_tokens",
+        "tokens",
+        None,
+        "Reasoning tokens",
+        "Output tokens of the completed requests spent reasoning before the answer (the server's usage "
+        "details where it gives them, else counted from the reasoning chunks).",
+    ),
+    _m(
+        "total_answer_tokens",
+        "tokens",
+        None,
+        "Answer tokens",
+        "Output tokens of the completed requests that were answer, not reasoning.",
+    ),
+    _latency(
         "dispatch_lag",
         "Dispatch Lag",
         "Dispatch Lag (client lateness)",

@@ -65,6 +65,9 @@ class BenchmarkResult(BaseModel):
     workload: dict[str, Any] = {}
     metrics: dict[str, MetricValue] = {}
     gpus: GpuSection | None = None
+    # Figures per time window (sent rate, throughput, TTFT/TPOT percentiles) and, for conversations, per turn.
+    windows: list[dict[str, Any]] | None = None
+    turns: list[dict[str, Any]] | None = None
     config: dict[str, Any] = {}
     config_sources: dict[str, str] = {}
     environment: dict[str, Any] = {}

@@ -207,6 +207,7 @@ class _RequestBatch:
         self.waiting = False  # the dispatcher sleeps until a request finishes
         self.freeze_records = freeze_records  # only inside _static_heap, which unfreezes at the end
         self.turns_not_sent = 0  # conversations' later turns left unsent (a stop, or an earlier turn failed)
+        self.thinking: set[asyncio.Future[None]] = set()  # sessions waiting out a think time
 
     async def send_all(self, requests: Sequence[PlannedRequest], window_s: float | None) -> int:
         """Send each request at start + scheduled_s; returns how many were not sent because of stop.
@@ -314,7 +315,7 @@ class _RequestBatch:
             scheduled_s = record.end_s + turn.think_s
             delay = self.start + scheduled_s - self.clock()
             if delay > 0:
-                await asyncio.sleep(delay)
+                await self._think(delay)
             if self.stop.is_set():
                 self.turns_not_sent += len(planned.later_turns) - number + 2
                 return
@@ -328,6 +329,18 @@ class _RequestBatch:
                 keep_output=number < len(planned.later_turns) + 1,
             )
             completion = await self._serve(request, record, 0.0)
+
+    async def _think(self, delay_s: float) -> None:
+        """Wait out a think time; a stop ends every wait at once (drain)."""
+        loop = asyncio.get_running_loop()
+        waiter = loop.create_future()
+        timer = loop.call_later(delay_s, _resolve, waiter)
+        self.thinking.add(waiter)
+        try:
+            await waiter
+        finally:
+            self.thinking.discard(waiter)
+            timer.cancel()
 
     def _next_turn(
         self, turn: PlannedTurn, session: int, number: int, scheduled_s: float, ready_s: float, prompt: int
@@ -424,6 +437,8 @@ class _RequestBatch:
             while self.in_flight and not self.stop.is_set():
                 await self.alarm.sleep(None)
             interrupted = self.stop.is_set()
+            for waiter in list(self.thinking):  # sessions between turns send nothing more
+                _resolve(waiter)
             if self.in_flight:
                 self.progress.stopping = True
                 deadline = self.clock() + grace_s

@@ -16,6 +16,7 @@ from specbench.engines.base import Engine, EngineInfo
 from specbench.engines.registry import engine_spec
 from specbench.environment import collect_environment
 from specbench.metrics import compute_metrics
+from specbench.metrics.breakdown import turn_figures, window_figures
 from specbench.metrics.registry import merge_sources
 from specbench.records import RequestRecord
 from specbench.results.gpus import GpuSection
@@ -111,6 +112,9 @@ def build_result(
         {"records": record_figures, "engine": point.engine_figures, "telemetry": telemetry.figures}
     )
     info = asdict(engine)
+    windows = window_figures(
+        outcome.records, window_s=config.workload.window_s, duration_s=outcome.duration_s
+    )
     return BenchmarkResult(
         run=RunSection(
             id=run_id,
@@ -133,6 +137,8 @@ def build_result(
         workload=workload.summary,
         metrics=metrics,
         gpus=telemetry.section,
+        windows=windows or None,
+        turns=turn_figures(outcome.records),
         config=config.model_dump(mode="json"),
         config_sources=dict(sources),
         environment=collect_environment(),
