@@ -17,6 +17,8 @@ import numpy as np
 from specbench.records import RequestRecord
 
 Row = dict[str, Any]
+# A last window shorter than this share of --window is folded into the one before it.
+_SLIVER = 0.25
 
 
 def _p(values: Sequence[float], q: float) -> float | None:
@@ -29,6 +31,8 @@ def window_figures(records: Sequence[RequestRecord], *, window_s: float, duratio
     if not records or not (duration_s > 0 and window_s > 0):
         return []
     count = max(1, math.ceil(duration_s / window_s - 1e-9))
+    if count > 1 and duration_s - (count - 1) * window_s < _SLIVER * window_s:
+        count -= 1  # the drain's last moments are no window of their own: the last window takes them
     sent = np.array([r.sent_s for r in records])
     index = np.minimum((sent // window_s).astype(int), count - 1)
     token_times = np.fromiter((t for r in records for t in r.chunk_times_s), dtype=float)
@@ -42,7 +46,7 @@ def window_figures(records: Sequence[RequestRecord], *, window_s: float, duratio
     rows = []
     for k in range(count):
         start = k * window_s
-        length = min(window_s, duration_s - start) if k == count - 1 else window_s
+        length = duration_s - start if k == count - 1 else window_s
         mine = [records[i] for i in np.flatnonzero(index == k)]
         done = [r for r in mine if r.success]
         ttft = [r.ttft_ms for r in done if r.ttft_ms is not None]

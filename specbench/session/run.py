@@ -18,6 +18,7 @@ from specbench.compare import compare_runs
 from specbench.config import RunConfig
 from specbench.errors import ConfigError, EngineStartError, SpecbenchError
 from specbench.metrics.registry import percentile_label
+from specbench.report.breakdown import render_breakdown
 from specbench.report.comparison.table import render_comparison
 from specbench.report.header import render_header
 from specbench.report.live import LiveProgress
@@ -328,6 +329,7 @@ class PlanRunner:
             result.run.warnings.append(records_problem)
         saved, save_problem = save_result(result, output.files.result, self.console)
         render_summary(result, self.console)
+        render_breakdown(result, self.console)
         for warning in result.run.warnings:
             self.console.print(f"[yellow]warning:[/] {escape(warning)}")
         print_files(self.console, saved, output.files)
@@ -438,7 +440,7 @@ async def measure_live(
     """Measure one point with the live view on screen (with the GPU table when `gpus` samples them); a `watch`
     may end it early (an SLO probe)."""
     progress = RunProgress(
-        planned=len(workload.requests) if config.workload.num_requests else None,
+        planned=workload.num_turns if config.workload.num_requests else None,
         send_window_s=workload.send_window_s,
     )
     writer = output.writer
