@@ -309,8 +309,8 @@ class _RequestBatch:
                 return
             history.append(answer)
             history.append(Message("user", turn.prompt_token_ids, turn.prompt_text))
-            flat += answer.token_ids
-            flat += turn.prompt_token_ids
+            # A new list each turn (the previous request keeps its own): one copy of the history per turn.
+            flat = flat + answer.token_ids + turn.prompt_token_ids
             assert record.end_s is not None  # _answer returns None for a turn that did not end
             scheduled_s = record.end_s + turn.think_s
             delay = self.start + scheduled_s - self.clock()
@@ -323,7 +323,7 @@ class _RequestBatch:
             record = self._next_turn(turn, planned.request_id, number, scheduled_s, ready_s, len(flat))
             request = EngineRequest(
                 request_id=turn.request_id,
-                prompt_token_ids=flat.copy(),
+                prompt_token_ids=flat,
                 max_tokens=turn.max_tokens,
                 messages=tuple(history),
                 keep_output=number < len(planned.later_turns) + 1,
