@@ -66,6 +66,8 @@ class RateSweep:
         throughput, _ = saturation_figures(self._saturation)
         if throughput is None:
             return  # nothing to spread the rates over; the index entry says why
+        # Conversations arrive as sessions of several requests: --rate counts sessions.
+        throughput /= _requests_per_arrival(self._saturation)
         for rate in sweep_rates(throughput, self._count):
             yield PointSpec(with_rate(self._base, rate, f"sweep: {self._count} rates up to {throughput:.3g}"))
 
@@ -73,3 +75,10 @@ class RateSweep:
         summary.saturation_throughput, summary.saturation_output_throughput = saturation_figures(
             self._saturation
         )
+
+
+def _requests_per_arrival(report: PointReport | None) -> float:
+    """Requests each arrival of the schedule makes: the mean turns of a conversation's session, else 1."""
+    result = report.result if report is not None else None
+    turns = result.workload.get("turns_per_session_mean") if result is not None else None
+    return float(turns) if isinstance(turns, int | float) and turns > 0 else 1.0
