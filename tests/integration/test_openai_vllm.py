@@ -160,3 +160,21 @@ def test_chat_goes_through_the_servers_template_and_counts_its_tokens(
     # The decoded prompt re-tokenized by the server, template and all: input tokens are its count.
     records = read_records(tmp_path / "chat_requests.jsonl")
     assert sum(record.prompt_tokens for record in records) == result["engine_prompt_tokens"]
+
+
+def test_a_chat_conversation_sends_its_history_as_messages_and_times_every_turn(
+    vllm_server, tiny_models, tmp_path
+) -> None:
+    conversation = ["--chat", "--turns", "3", "--num-prompts", "3", "--rate", "4", "--think-time", "0.05"]
+    result = run_served(vllm_server, tiny_models.target, tmp_path / "turns.json", *conversation)
+    assert (result["completed"], result["failed"]) == (9, 0)
+    assert [row["turn"] for row in result["turns"]] == [1, 2, 3]
+    assert all(row["median_ttft_ms"] > 0 for row in result["turns"])
+    records = read_records(tmp_path / "turns_requests.jsonl")
+    for record in records:
+        if record.turn == 1:
+            continue
+        previous = next(r for r in records if r.session_id == record.session_id and r.turn == record.turn - 1)
+        # The server counted the history: the earlier prompt, its 12-token answer and the new message.
+        assert record.prompt_tokens >= previous.prompt_tokens + 12 + 1
+        assert record.sent_s >= previous.end_s
