@@ -239,7 +239,7 @@ for path in sorted(pathlib.Path(sys.argv[1]).glob("*.json")):
           f"{data.get('prefix_cache_hit_rate')}, median TTFT {data.get('median_ttft_ms')} ms, "
           f"p99 dispatch lag {data.get('p99_dispatch_lag_ms')} ms, achieved {data.get('achieved_rate')} req/s")
     for row in data.get("turns") or []:
-        print("  turn", row)
+        print("  turn", {k: round(v, 3) if isinstance(v, float) else v for k, v in row.items()})
     if w.get("kind") in ("trace", "ramp"):
         for row in data.get("windows") or []:
             print("  window", {k: round(v, 1) if isinstance(v, float) else v for k, v in row.items()})
