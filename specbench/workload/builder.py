@@ -240,6 +240,7 @@ def _trace_workload(config: RunConfig, tokenizer: PromptTokenizer) -> Workload:
         trace_speed=speed,
         trace_window=workload.trace_window,
         trace_shared_blocks=len(blocks) if blocks else None,
+        shares_prefixes=trace.shares_blocks,
     )
     return Workload(
         warmup=warmup,

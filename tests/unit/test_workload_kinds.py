@@ -143,7 +143,7 @@ def test_azure_trace_csv_is_read_from_its_published_columns(
     assert times == pytest.approx([0.0, 0.500347, 4.314579])  # sorted by time
     assert [len(r.prompt_token_ids) for r in workload.requests] == [374, 879, 396]
     assert [r.max_tokens for r in workload.requests] == [44, 45, 109]
-    assert not workload.shares_prefixes
+    assert not workload.shares_prefixes and workload.summary["shares_prefixes"] is False
 
 
 def test_plain_jsonl_trace_uses_seconds(tmp_path: Path, tiny_tokenizer: PromptTokenizer) -> None:
