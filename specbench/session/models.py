@@ -72,8 +72,8 @@ def check_context(config: RunConfig, workload: Workload) -> None:
     requests = [*workload.warmup, *workload.requests]
     problem = check_fits(
         engine_spec(config.engine).context_limit(config),
-        longest_input=max(len(r.prompt_token_ids) for r in requests),
-        longest_output=max(r.max_tokens for r in requests),
+        longest_input=max(r.longest_prompt for r in requests),
+        longest_output=max(max(r.max_tokens, *(t.max_tokens for t in r.later_turns), 0) for r in requests),
     )
     if problem:
         raise ConfigError(problem)

@@ -27,6 +27,17 @@ class PlannedRequest:
     # Conversations: this request is a session's first turn; these follow it, one answer at a time.
     later_turns: tuple[PlannedTurn, ...] = ()
 
+    @property
+    def longest_prompt(self) -> int:
+        """The longest prompt this request makes: a conversation's last turn carries every earlier prompt
+        and answer (each answer at most its max_tokens)."""
+        if not self.later_turns:
+            return len(self.prompt_token_ids)
+        history = len(self.prompt_token_ids) + self.max_tokens
+        for turn in self.later_turns[:-1]:
+            history += len(turn.prompt_token_ids) + turn.max_tokens
+        return history + len(self.later_turns[-1].prompt_token_ids)
+
 
 @dataclass(slots=True)
 class Workload:

@@ -321,3 +321,12 @@ def test_mt_bench_questions_give_two_turn_sessions(tmp_path: Path, tiny_tokenize
 def test_two_workload_kinds_at_once_are_refused() -> None:
     with pytest.raises(ValidationError, match="pick one"):
         config(turns=2, prefix_groups=2, prefix_len=4)
+
+
+def test_a_conversations_longest_prompt_is_its_last_turn_with_every_answer(
+    tiny_tokenizer: PromptTokenizer,
+) -> None:
+    workload = build_workload(
+        config(num_prompts=1, turns=3, input_len=100, turn_input_len=20, output_len=10), tiny_tokenizer
+    )
+    assert workload.requests[0].longest_prompt == 100 + 10 + 20 + 10 + 20
