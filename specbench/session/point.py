@@ -105,7 +105,7 @@ def build_result(
         duration_s=outcome.duration_s,
         percentiles=config.percentiles,
         slo=config.slo,
-        requested_rate=config.workload.rate,
+        requested_rate=planned_rate(config, workload),
     )
     telemetry = telemetry or Telemetry()
     metrics = merge_sources(
@@ -129,7 +129,7 @@ def build_result(
             warnings=client_warnings(
                 outcome.records,
                 metrics,
-                rate=config.workload.rate,
+                rate=planned_rate(config, workload),
                 beside_inference=engine_spec(config.engine).measures_inference,
             ),
         ),
@@ -143,6 +143,14 @@ def build_result(
         config_sources=dict(sources),
         environment=collect_environment(),
     )
+
+
+def planned_rate(config: RunConfig, workload: Workload) -> float:
+    """The rate the schedule asked for: --rate, or a trace's own mean rate (its --rate is unset: inf)."""
+    rate = workload.summary.get("request_rate")
+    if workload.summary.get("kind") == "trace" and isinstance(rate, int | float):
+        return float(rate)
+    return config.workload.rate
 
 
 def client_warnings(
