@@ -17,6 +17,7 @@
 #   bash benchmarks/gpu_proof.sh trace          # a Mooncake-layout trace replayed at 2x speed                  ~4 min
 #   bash benchmarks/gpu_proof.sh ramp           # rate ramp 1 -> 40 req/s over 60 s, figures per 10 s window     ~3 min
 #   bash benchmarks/gpu_proof.sh workloads      # per-turn and per-window figures of the four stages above
+#   bash benchmarks/gpu_proof.sh overhead       # the client with the new kinds on an idle host (no GPU used)  ~1 min
 #   bash benchmarks/gpu_proof.sh summary        # the figures of every result written so far
 # MODEL (default /root/models/qwen3-8b) and OUT (default $OUT, else ./gpu_proof_out) may be set.
 set -uo pipefail
@@ -246,6 +247,12 @@ for path in sorted(pathlib.Path(sys.argv[1]).glob("*.json")):
 EOF2
 }
 
+overhead() {
+  say "trace replay at 1000 req/s vs the Poisson path; CPU per conversation turn vs a plain request (echo)"
+  $PY benchmarks/workload_overhead.py | tee "$OUT/workload_overhead.txt"
+  $PY benchmarks/harness_overhead.py --rates 1000 --loop asyncio | tail -n 6
+}
+
 case "${1:-all}" in
   checks) checks ;;
   vllm) vllm; summary ;;
@@ -259,7 +266,8 @@ case "${1:-all}" in
   trace) trace; workloads ;;
   ramp) ramp; workloads ;;
   workloads) workloads ;;
+  overhead) overhead ;;
   summary) summary ;;
   all) checks; transformers; h2h; http; sweep; search; summary ;;
-  *) echo "usage: $0 [checks|transformers|vllm|h2h|http|sweep|search|conversations|prefix|trace|ramp|workloads|summary|all]"; exit 2 ;;
+  *) echo "usage: $0 [checks|transformers|vllm|h2h|http|sweep|search|conversations|prefix|trace|ramp|workloads|overhead|summary|all]"; exit 2 ;;
 esac
