@@ -4,11 +4,13 @@ messages with the answers the server gave, and reasoning chunks give time to fir
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from specbench.cli import main
 from specbench.config import RunConfig
 from specbench.engines.base import Completion, EngineRequest, StreamEvent, TokenChunk
 from specbench.engines.openai import OpenAIEngine
@@ -139,3 +141,22 @@ def test_a_model_that_does_not_reason_answers_first(tiny_models) -> None:
     first = next(e for e in events if isinstance(e, TokenChunk))
     assert completion.first_answer_time == first.time
     assert completion.reasoning_tokens is None
+
+
+def test_a_reasoning_run_reports_ttfat_and_reasoning_tokens_in_the_result_and_summary(
+    tiny_models, tmp_path: Path, capfd
+) -> None:
+    behaviour = Behaviour(reasoning_tokens=6, reasoning_text=" so", token_delay_s=0.005)
+    with InstantServer.in_thread(behaviour) as server:
+        code = main(
+            [
+                *("run", "--engine", "openai", "--chat", "--base-url", server.base_url),
+                *("--tokenizer", str(tiny_models.target), "--num-prompts", "4", "--rate", "inf"),
+                *("--input-len", "8", "--output-len", "10", "--output", str(tmp_path / "r.json")),
+            ]
+        )
+    assert code == 0
+    result = json.loads((tmp_path / "r.json").read_text())
+    assert result["total_reasoning_tokens"] == 4 * 6 and result["total_answer_tokens"] == 4 * 4
+    assert result["median_ttfat_ms"] > result["median_ttft_ms"] + 20  # six reasoning chunks 5 ms apart
+    assert "TTFAT" in capfd.readouterr().out
