@@ -186,8 +186,9 @@ class WorkloadConfig(_Section):
 
     @property
     def shares_prefixes(self) -> bool:
-        """The workload's prompts share prefixes on purpose (prefix groups, a trace's shared blocks,
-        a conversation's history), so prefix-cache hits are what it measures, not a leak between points."""
+        """The workload's prompts may share prefixes on purpose (prefix groups, a trace's shared blocks,
+        a conversation's history), so prefix-cache hits are what it measures, not a leak between points.
+        Any trace counts here; the built Workload.shares_prefixes says whether this trace's blocks repeat."""
         return self.prefix_groups is not None or self.trace is not None or self.turns > 1
 
     @model_validator(mode="after")
