@@ -14,6 +14,12 @@
 #   bash benchmarks/gpu_proof.sh search         # vLLM --find-max-rate under TTFT/TPOT SLOs, confirmed (issue 24)  ~8 min
 #   bash benchmarks/gpu_proof.sh sustain        # 60 s at the rate found and at the bracket's top, SLO attainment  ~5 min
 #   bash benchmarks/gpu_proof.sh prefix         # --max-concurrency 1,64 beside LLM.generate; prefix-cache hits    ~5 min
+#   bash benchmarks/gpu_proof.sh conversations  # 5-turn conversations, prefix caching on and off (issue 28)   ~6 min
+#   bash benchmarks/gpu_proof.sh shared-prefix  # shared-prefix workload, prefix caching on and off             ~4 min
+#   bash benchmarks/gpu_proof.sh trace          # a Mooncake-layout trace replayed at 2x speed                  ~4 min
+#   bash benchmarks/gpu_proof.sh ramp           # rate ramp 1 -> 40 req/s over 60 s, figures per 10 s window     ~3 min
+#   bash benchmarks/gpu_proof.sh workloads      # per-turn and per-window figures of the four stages above
+#   bash benchmarks/gpu_proof.sh overhead       # the client with the new kinds on an idle host (no GPU used)  ~1 min
 #   bash benchmarks/gpu_proof.sh summary        # the figures of every result written so far
 # MODEL (default /root/models/qwen3-8b) and OUT (default $OUT, else ./gpu_proof_out) may be set.
 set -uo pipefail
@@ -178,6 +184,97 @@ prefix() {
     --output-len 128 --prompts 64 --passes 3 | tee "$OUT/prefix.txt"
 }
 
+VLLM_DUMMY=(--engine vllm --model "$MODEL" --dummy-weights --max-model-len 32768)
+
+conversations() {
+  say "conversations: 48 sessions of 5 turns (1024 + 4 x 256 new tokens, 128 answered each), think 1 s,"
+  echo "   2 sessions/s; prefix caching on, then off (expect later turns' TTFT far lower and hit rate > 0.8 on)"
+  local load=(--turns 5 --input-len 1024 --turn-input-len 256 --output-len 128 --think-time 1 --num-prompts 48
+    --rate 2 --seed 0 --warmup 2)
+  for caching in on off; do
+    local flag=--enable-prefix-caching
+    [ "$caching" = off ] && flag=--no-enable-prefix-caching
+    $PY -m specbench run "${VLLM_DUMMY[@]}" "${load[@]}" $flag --output "$OUT/workloads/conversations_$caching.json" \
+      | tee "$OUT/conversations_$caching.txt" | tail -n 14
+  done
+}
+
+shared_prefix() {
+  say "shared prefixes: 8 groups sharing 2048 of 2304 prompt tokens, 400 requests at 16 req/s; caching on, off"
+  local load=(--prefix-groups 8 --prefix-len 2048 --input-len 2304 --output-len 64 --num-prompts 400 --rate 16
+    --seed 0 --warmup 2)
+  for caching in on off; do
+    local flag=--enable-prefix-caching
+    [ "$caching" = off ] && flag=--no-enable-prefix-caching
+    $PY -m specbench run "${VLLM_DUMMY[@]}" "${load[@]}" $flag --output "$OUT/workloads/prefix_$caching.json" \
+      > "$OUT/prefix_$caching.txt" 2>&1
+    echo "exit code: $?"; grep -E "TTFT|throughput|Prefix|prefix" "$OUT/prefix_$caching.txt" | head -n 12
+  done
+}
+
+trace() {
+  say "a Mooncake-layout trace (timestamp ms, input_length, output_length, hash_ids of 512-token blocks) at 2x"
+  # The published traces are not fetched here (no network on the GPU machine): the same layout, written with
+  # their shape (a shared first block, sessions reusing their blocks), 4 minutes of trace -> 2 minutes at 2x.
+  $PY - "$OUT/mooncake_layout_trace.jsonl" <<'EOF2'
+import json, random, sys
+rng = random.Random(0)
+rows, next_block, sessions, t = [], 1, [], 0.0
+while t < 240_000:
+    t += rng.expovariate(2 / 1000)  # 2 req/s in trace time
+    if sessions and rng.random() < 0.5:  # a follow-up: the session's blocks, then new ones
+        blocks = rng.choice(sessions)
+    else:
+        blocks = [0]
+        sessions.append(blocks)
+    new = rng.randint(1, 8)
+    blocks += list(range(next_block, next_block + new))
+    next_block += new
+    blocks[:] = blocks[:32]  # at most 16k tokens
+    rows.append({"timestamp": int(t), "input_length": len(blocks) * 512 - rng.randint(0, 511),
+                 "output_length": rng.randint(16, 512), "hash_ids": list(blocks)})
+with open(sys.argv[1], "w") as f:
+    f.writelines(json.dumps(r) + "\n" for r in rows)
+print(f"{len(rows)} requests, {next_block} blocks")
+EOF2
+  $PY -m specbench run "${VLLM_DUMMY[@]}" --trace "$OUT/mooncake_layout_trace.jsonl" --trace-speed 2 --trace-window 0:240 --seed 0 \
+    --enable-prefix-caching --window 10 --output "$OUT/workloads/trace_2x.json" > "$OUT/trace_2x.txt" 2>&1
+  echo "exit code: $?"; tail -n 40 "$OUT/trace_2x.txt"
+}
+
+ramp() {
+  say "a linear ramp from 1 to 40 req/s over 60 s (1024 in, 256 out): where does TTFT turn up?"
+  $PY -m specbench run "${VLLM_DUMMY[@]}" --rate 1 --ramp linear --ramp-to 40 --duration 60 --num-prompts 0 \
+    --input-len 1024 --output-len 256 --window 10 --seed 0 --output "$OUT/workloads/ramp.json" \
+    > "$OUT/ramp.txt" 2>&1
+  echo "exit code: $?"; tail -n 30 "$OUT/ramp.txt"
+}
+
+workloads() {
+  say "per-turn and per-window figures of the workload stages"
+  $PY - "$OUT/workloads" <<'EOF2'
+import json, pathlib, sys
+for path in sorted(pathlib.Path(sys.argv[1]).glob("*.json")):
+    data = json.loads(path.read_text())
+    w = data["workload"]
+    print(f"\n{path.name}: kind {w.get('kind')}, {data.get('completed')} completed, {data.get('failed')} failed, "
+          f"caching {data['engine']['settings'].get('enable_prefix_caching')}, engine hit rate "
+          f"{data.get('prefix_cache_hit_rate')}, median TTFT {data.get('median_ttft_ms')} ms, "
+          f"p99 dispatch lag {data.get('p99_dispatch_lag_ms')} ms, achieved {data.get('achieved_rate')} req/s")
+    for row in data.get("turns") or []:
+        print("  turn", {k: round(v, 3) if isinstance(v, float) else v for k, v in row.items()})
+    if w.get("kind") in ("trace", "ramp"):
+        for row in data.get("windows") or []:
+            print("  window", {k: round(v, 1) if isinstance(v, float) else v for k, v in row.items()})
+EOF2
+}
+
+overhead() {
+  say "trace replay at 1000 req/s vs the Poisson path; CPU per conversation turn vs a plain request (echo)"
+  $PY benchmarks/workload_overhead.py | tee "$OUT/workload_overhead.txt"
+  $PY benchmarks/harness_overhead.py --rates 1000 --loop asyncio | tail -n 6
+}
+
 case "${1:-all}" in
   checks) checks ;;
   vllm) vllm; summary ;;
@@ -189,6 +286,12 @@ case "${1:-all}" in
   sustain) sustain ;;
   prefix) prefix ;;
   summary) summary ;;
+  conversations) conversations; workloads ;;
+  shared-prefix) shared_prefix; workloads ;;
+  trace) trace; workloads ;;
+  ramp) ramp; workloads ;;
+  workloads) workloads ;;
+  overhead) overhead ;;
   all) checks; transformers; h2h; http; sweep; search; sustain; prefix; summary ;;
-  *) echo "usage: $0 [checks|transformers|vllm|h2h|http|sweep|search|sustain|prefix|summary|all]"; exit 2 ;;
+  *) echo "usage: $0 [checks|transformers|vllm|h2h|http|sweep|search|sustain|prefix|conversations|shared-prefix|trace|ramp|workloads|overhead|summary|all]"; exit 2 ;;
 esac

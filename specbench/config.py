@@ -46,6 +46,23 @@ def looks_like_a_key(text: str) -> bool:
     return bool(_KEY_PREFIX.match(text) or _KEY_RUN.search(text))
 
 
+def parse_trace_window(text: str) -> tuple[float | None, float | None]:
+    """'60:120' → (60.0, 120.0); '60:' → (60.0, None); ':120' → (None, 120.0)."""
+    start, sep, end = text.partition(":")
+    try:
+        window = (float(start) if start.strip() else None, float(end) if end.strip() else None)
+    except ValueError:
+        window = (math.nan, math.nan)
+    low, high = window
+    if (
+        not sep
+        or any(v is not None and not (math.isfinite(v) and v >= 0) for v in window)
+        or (low is not None and high is not None and high <= low)
+    ):
+        raise ValueError(f"give START:END seconds of the trace, e.g. 60:120, not {text!r}")
+    return window
+
+
 class UnshownValueError(ValueError):
     """A bad value that error messages must not repeat: it may be a secret typed in the wrong place."""
 
@@ -112,6 +129,99 @@ class WorkloadConfig(_Section):
         description="With --max-concurrency: measure this many requests per slot (N × concurrency) instead "
         "of --num-prompts, so every point of a concurrency list runs about as many waves.",
     )
+    # Workloads of real services (docs/WORKLOADS.md).
+    prefix_groups: int | None = Field(
+        None,
+        ge=1,
+        description="Shared prefixes: synthetic prompts drawn from this many groups, each group's prompts "
+        "starting with the same --prefix-len tokens (then a unique suffix).",
+    )
+    prefix_len: int = Field(0, ge=0, description="Shared prefixes: tokens every prompt of a group shares.")
+    trace: str | None = Field(
+        None,
+        description="Trace replay: send requests at this file's timestamps with its lengths (Mooncake "
+        "JSONL, Azure LLM inference CSV, or JSONL with timestamp_s, input_len, output_len).",
+    )
+    trace_format: Literal["auto", "mooncake", "azure", "jsonl"] = Field(
+        "auto", description="Trace replay: how to read --trace; 'auto' decides from the file."
+    )
+    trace_speed: float = Field(
+        1.0, gt=0, description="Trace replay: play the trace this many times faster (2 = twice the rate)."
+    )
+    trace_window: str | None = Field(
+        None,
+        description="Trace replay: only the requests between START:END seconds of the trace (either "
+        "side may be left empty), shifted to start at 0.",
+    )
+    ramp: Literal["none", "linear", "exponential"] = Field(
+        "none",
+        description="Rate ramp: the rate rises linearly or exponentially from --rate to --ramp-to over "
+        "--duration.",
+    )
+    ramp_to: float | None = Field(None, gt=0, description="Rate ramp: the rate at the end of --duration.")
+    window_s: float = Field(
+        10.0,
+        gt=0,
+        description="Seconds per time window of the per-window figures (sent rate, throughput, "
+        "TTFT and TPOT percentiles).",
+    )
+    turns: int = Field(
+        1,
+        ge=1,
+        description="Conversations: turns per session (synthetic, or at most this many of a dataset's "
+        "conversation); each turn is sent after the previous answer plus a think time, with the history.",
+    )
+    turn_input_len: int | None = Field(
+        None, ge=1, description="Conversations: new tokens per later turn (synthetic); unset = --input-len."
+    )
+    think_time_s: float = Field(
+        0.0, ge=0, description="Conversations: mean seconds between an answer and the next turn."
+    )
+    think_distribution: Literal["exponential", "constant"] = Field(
+        "exponential", description="Conversations: how think times are drawn (seeded)."
+    )
+
+    @field_validator("trace_window")
+    @classmethod
+    def _trace_window(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_trace_window(value)
+        return value
+
+    @model_validator(mode="after")
+    def _one_workload_kind(self) -> WorkloadConfig:
+        kinds = [
+            flag
+            for flag, active in (
+                ("--prefix-groups", self.prefix_groups is not None),
+                ("--trace", self.trace is not None),
+                ("--turns", self.turns > 1),
+            )
+            if active
+        ]
+        if len(kinds) > 1:
+            raise ValueError(f"{' and '.join(kinds)} are different workloads: pick one")
+        if self.prefix_groups is not None and self.prefix_len >= self.input_len:
+            raise ValueError(
+                f"--prefix-len {self.prefix_len} leaves no unique suffix in --input-len {self.input_len}: "
+                "make the prefix shorter than the prompt"
+            )
+        if self.prefix_groups is None and self.prefix_len:
+            raise ValueError("--prefix-len needs --prefix-groups G (how many prefixes the prompts share)")
+        if (self.ramp == "none") != (self.ramp_to is None):
+            raise ValueError("a rate ramp needs both --ramp linear|exponential and --ramp-to R")
+        if self.ramp != "none" and self.duration is None:
+            raise ValueError("a rate ramp rises over --duration S: pass --duration")
+        if self.ramp != "none" and self.trace is not None:
+            raise ValueError("--trace sends at the trace's own timestamps: drop --ramp")
+        return self
+
+    @property
+    def shares_prefixes(self) -> bool:
+        """The workload's prompts may share prefixes on purpose (prefix groups, a trace's shared blocks,
+        a conversation's history), so prefix-cache hits are what it measures, not a leak between points.
+        Any trace counts here; the built Workload.shares_prefixes says whether this trace's blocks repeat."""
+        return self.prefix_groups is not None or self.trace is not None or self.turns > 1
 
     @model_validator(mode="after")
     def _rate_mode_needs_duration(self) -> WorkloadConfig:
@@ -529,6 +639,18 @@ class RunConfig(_Section):
                 "--find-max-rate with --max-concurrency would queue requests in the client, where the SLOs "
                 "do not see the wait: drop --max-concurrency"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _sweep_needs_a_rate_axis(self) -> RunConfig:
+        workload = self.workload
+        if self.sweep.points is not None and workload.trace is not None:
+            raise ValueError(
+                "--sweep measures the saturation rate first, which a trace's own timestamps do not have: "
+                "list rates instead (--rate 1,2,4 scales the trace to each mean rate)"
+            )
+        if self.sweep.active and workload.ramp != "none":
+            raise ValueError("a rate ramp already varies the rate over one run: drop --sweep/--find-max-rate")
         return self
 
     @property

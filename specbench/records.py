@@ -42,6 +42,13 @@ class RequestRecord:
     category: str | None = None  # the dataset's category of the prompt
     drafts: int | None = None  # verification steps with a draft (speculative decoding)
     output_token_ids: list[int] | None = None  # kept unless --no-save-output-ids
+    # Conversations: the session (its first turn's request id) and the turn number, from 1.
+    session_id: int | None = None
+    turn: int | None = None
+    cached_prompt_tokens: int | None = None  # found in the engine's prefix cache, where it says
+    # Reasoning models: when the first answer token arrived (chunk_times_s[0] is the first of any kind).
+    first_answer_s: float | None = None
+    reasoning_tokens: int | None = None
 
     @property
     def success(self) -> bool:
@@ -81,6 +88,11 @@ class RequestRecord:
         return (e2el - ttft) / (self.output_tokens - 1)
 
     @property
+    def ttfat_ms(self) -> float | None:
+        """Time to the first answer token (after any reasoning); None where the engine does not tell."""
+        return (self.first_answer_s - self.sent_s) * 1000 if self.first_answer_s is not None else None
+
+    @property
     def dispatch_lag_ms(self) -> float:
         return (self.ready_s - self.scheduled_s) * 1000
 
@@ -92,6 +104,7 @@ class RequestRecord:
         row = asdict(self)
         row.update(
             ttft_ms=self.ttft_ms,
+            ttfat_ms=self.ttfat_ms,
             tpot_ms=self.tpot_ms,
             e2el_ms=self.e2el_ms,
             dispatch_lag_ms=self.dispatch_lag_ms,

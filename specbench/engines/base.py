@@ -12,6 +12,15 @@ from typing import Any, Protocol, runtime_checkable
 
 
 @dataclass(slots=True, frozen=True)
+class Message:
+    """One message of a conversation's history: its text where known, else its token ids."""
+
+    role: str  # "user" or "assistant"
+    token_ids: list[int]
+    text: str | None = None
+
+
+@dataclass(slots=True, frozen=True)
 class EngineRequest:
     """One request as the engine sees it. Prompts are token ids so input lengths are exact."""
 
@@ -20,6 +29,11 @@ class EngineRequest:
     max_tokens: int
     ignore_eos: bool = True
     prompt_text: str | None = None
+    # A conversation's later turn: prompt_token_ids is the whole history then the new turn, flat; engines
+    # that take chat messages send these instead (the earlier turns, the answers, the new turn).
+    messages: tuple[Message, ...] = ()
+    # A later turn will carry this answer in its history: the Completion must give its tokens (and text).
+    keep_output: bool = False
 
 
 @dataclass(slots=True, frozen=True)
@@ -51,6 +65,14 @@ class Completion:
     drafts: int | None = None
     # The generated token ids, where the engine sees them (the lossless check compares them across methods).
     output_token_ids: list[int] | None = None
+    # The answer's text where the request asked for it (keep_output): a conversation's history.
+    output_text: str | None = None
+    # Prompt tokens the engine found in its prefix cache for this request, where it says.
+    cached_prompt_tokens: int | None = None
+    # Reasoning models: when the first answer token (not reasoning) arrived (perf_counter), and how many
+    # output tokens were reasoning.
+    first_answer_time: float | None = None
+    reasoning_tokens: int | None = None
 
 
 StreamEvent = TokenChunk | Completion

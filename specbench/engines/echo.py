@@ -123,6 +123,8 @@ class EchoEngine:
             accepted_tokens=accepted if speculating else None,
             target_forward_passes=steps if speculating else None,
             finish_reason="length",
+            # The answer echoes the prompt's last tokens, for a conversation's next turn.
+            output_token_ids=request.prompt_token_ids[-request.max_tokens :] if request.keep_output else None,
         )
 
     def describe(self) -> EngineInfo:

@@ -85,6 +85,16 @@ def streamed(run: RunRecords) -> bool:
     return any(r.chunk_tokens for r in run.done)
 
 
+def told_reasoning(run: RunRecords) -> list[RequestRecord]:
+    """Completed requests whose engine told how many of their output tokens were reasoning."""
+    return [r for r in run.done if r.reasoning_tokens is not None]
+
+
+def reasoned(run: RunRecords) -> bool:
+    """A reasoning model's run: its engine told reasoning tokens (only then are there ttfat and the split)."""
+    return bool(told_reasoning(run)) or any(r.ttfat_ms is not None for r in run.done)
+
+
 def drafting(run: RunRecords) -> bool:
     """Some completed request reports drafting: a speculative run, whose spec_* figures are computed."""
     return any(r.drafted_tokens is not None or r.accepted_tokens is not None for r in run.done)

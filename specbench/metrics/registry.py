@@ -101,9 +101,19 @@ def _latency(
     *,
     values: Callable[[RunRecords], list[float]],
     vllm: str | bool = True,
+    when: Callable[[RunRecords], bool] | None = None,
 ) -> MetricSpec:
     return _m(
-        name, "ms", "lower", label, description, group=group, vllm=vllm, distribution=True, values=values
+        name,
+        "ms",
+        "lower",
+        label,
+        description,
+        group=group,
+        vllm=vllm,
+        distribution=True,
+        values=values,
+        when=when,
     )
 
 
@@ -252,6 +262,35 @@ METRICS: tuple[MetricSpec, ...] = (
         "the first (its mean is the token-weighted TPOT); equals ITL when every chunk holds one token.",
         vllm=False,
         values=lambda run: [gap for r in run.done for gap in r.itl_per_token_ms],
+    ),
+    _latency(
+        "ttfat",
+        "TTFAT",
+        "Time to First Answer Token (reasoning models)",
+        "Time to the first answer token, after the reasoning: first answer chunk arrival − sent (chat over "
+        "the openai engine; TTFT counts the first token of any kind).",
+        vllm=False,
+        values=lambda run: [r.ttfat_ms for r in run.done if r.ttfat_ms is not None],
+        when=f.reasoned,
+    ),
+    _m(
+        "total_reasoning_tokens",
+        "tokens",
+        None,
+        "Reasoning tokens",
+        "Output tokens of the completed requests spent reasoning before the answer (the server's usage "
+        "details where it gives them, else counted from the reasoning chunks).",
+        compute=lambda run: sum(r.reasoning_tokens or 0 for r in f.told_reasoning(run)),
+        when=f.reasoned,
+    ),
+    _m(
+        "total_answer_tokens",
+        "tokens",
+        None,
+        "Answer tokens",
+        "Output tokens of the completed requests that were answer, not reasoning.",
+        compute=lambda run: sum(r.output_tokens - (r.reasoning_tokens or 0) for r in f.told_reasoning(run)),
+        when=f.reasoned,
     ),
     _latency(
         "dispatch_lag",

@@ -70,6 +70,9 @@ class BenchmarkResult(BaseModel):
     # Per prompt category (metrics/categories.py), when the dataset gives categories.
     categories: dict[str, dict[str, MetricValue]] | None = None
     gpus: GpuSection | None = None
+    # Figures per time window (sent rate, throughput, TTFT/TPOT percentiles) and, for conversations, per turn.
+    windows: list[dict[str, Any]] | None = None
+    turns: list[dict[str, Any]] | None = None
     config: dict[str, Any] = {}
     config_sources: dict[str, str] = {}
     environment: dict[str, Any] = {}

@@ -24,7 +24,7 @@ except ImportError:  # pragma: no cover - orjson is optional (specbench[fast])
 
 _FIELDS = tuple(f.name for f in fields(RequestRecord))
 # The derived figures RequestRecord.to_json_dict() adds; a unit test keeps the two rows identical.
-_DERIVED = ("ttft_ms", "tpot_ms", "e2el_ms", "dispatch_lag_ms", "client_queue_ms")
+_DERIVED = ("ttft_ms", "ttfat_ms", "tpot_ms", "e2el_ms", "dispatch_lag_ms", "client_queue_ms")
 # Records handed to the file thread at once, at the latest.
 _BATCH_BYTES = 256 * 1024
 

@@ -11,6 +11,7 @@ from rich.markup import escape
 
 from specbench.config import RunConfig
 from specbench.engines.base import EngineInfo
+from specbench.report.breakdown import render_breakdown
 from specbench.report.summary import render_summary
 from specbench.results.model import BenchmarkResult
 from specbench.session.output import PointOutput, mark_incomplete, print_files, save_result
@@ -65,6 +66,7 @@ def finish_point(
         mark_incomplete(result, records_problem)
     saved, save_problem = save_result(result, output.files.result, console)
     render_summary(result, console)
+    render_breakdown(result, console)
     for warning in result.run.warnings:
         console.print(f"[yellow]warning:[/] {escape(warning)}")
     print_files(console, saved, output.files)

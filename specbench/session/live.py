@@ -34,7 +34,7 @@ async def measure_live(
     """Measure one point with the live view on screen (with the GPU table when `gpus` samples them); a `watch`
     may end it early (an SLO probe)."""
     progress = RunProgress(
-        planned=len(workload.requests) if config.workload.num_requests else None,
+        planned=workload.num_turns if config.workload.num_requests else None,
         send_window_s=workload.send_window_s,
     )
     writer = output.writer

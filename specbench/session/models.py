@@ -77,8 +77,8 @@ def check_context(config: RunConfig, workload: Workload, *, served: int | None =
         limits.append(ContextLimit(served, "the served model's max_model_len"))
     problem = check_fits(
         min((limit for limit in limits if limit is not None), key=lambda limit: limit.tokens, default=None),
-        longest_input=max(len(r.prompt_token_ids) for r in requests),
-        longest_output=max(r.max_tokens for r in requests),
+        longest_input=max(r.longest_prompt for r in requests),
+        longest_output=max(max(r.max_tokens, *(t.max_tokens for t in r.later_turns), 0) for r in requests),
     )
     if problem:
         raise ConfigError(problem)

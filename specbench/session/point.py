@@ -16,6 +16,7 @@ from specbench.engines.base import Engine, EngineInfo
 from specbench.engines.registry import engine_spec
 from specbench.environment import collect_environment
 from specbench.metrics import compute_metrics
+from specbench.metrics.breakdown import turn_figures, window_figures
 from specbench.metrics.categories import category_figures
 from specbench.metrics.registry import merge_sources
 from specbench.metrics.token_counts import TOKENIZER_WARNING, check_token_counts, counted_by_tokenizer
@@ -108,7 +109,7 @@ def build_result(
         duration_s=outcome.duration_s,
         percentiles=config.percentiles,
         slo=config.slo,
-        requested_rate=config.workload.rate,
+        requested_rate=planned_rate(config, workload),
     )
     telemetry = telemetry or Telemetry()
     metrics = merge_sources(
@@ -123,13 +124,16 @@ def build_result(
         *client_warnings(
             outcome.records,
             metrics,
-            rate=config.workload.rate,
+            rate=planned_rate(config, workload),
             beside_inference=engine_spec(config.engine).measures_inference,
         ),
     ]
     cached = prefix_cache_warning(metrics, workload.summary)
     if cached is not None:
         warnings.append(cached)
+    windows = window_figures(
+        outcome.records, window_s=config.workload.window_s, duration_s=outcome.duration_s
+    )
     return BenchmarkResult(
         run=RunSection(
             id=run_id,
@@ -149,10 +153,20 @@ def build_result(
         metrics=metrics,
         categories=category_figures(outcome.records, duration_s=outcome.duration_s) or None,
         gpus=telemetry.section,
+        windows=windows or None,
+        turns=turn_figures(outcome.records),
         config=config.model_dump(mode="json"),
         config_sources=dict(sources),
         environment=collect_environment(),
     )
+
+
+def planned_rate(config: RunConfig, workload: Workload) -> float:
+    """The rate the schedule asked for: --rate, or a trace's own mean rate (its --rate is unset: inf)."""
+    rate = workload.summary.get("request_rate")
+    if workload.summary.get("kind") == "trace" and isinstance(rate, int | float):
+        return float(rate)
+    return config.workload.rate
 
 
 def client_warnings(

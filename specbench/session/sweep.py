@@ -40,6 +40,7 @@ class Saturation:
     output_throughput: float | None = None
     burst_throughput: float | None = None
     saturated: bool = False  # a sustained point overloaded the engine: `throughput` is its capacity
+    requests_per_arrival: float = 1.0  # conversations: the mean turns of a session (a rate counts sessions)
 
 
 def round_rate(rate: float) -> float:
@@ -101,14 +102,15 @@ def saturation_points(base: ResolvedConfig) -> Generator[PointSpec, PointReport,
     burst_throughput, burst_tokens = saturation_figures(burst)
     if burst_throughput is None:
         return Saturation()
-    found = Saturation(burst_throughput, burst_tokens, burst_throughput)
+    per_arrival = _requests_per_arrival(burst)
+    found = Saturation(burst_throughput, burst_tokens, burst_throughput, requests_per_arrival=per_arrival)
     rate = OVERLOAD * burst_throughput
     for _ in range(MAX_OVERLOADS):
         measured = steady_capacity((yield sustained_point(base, rate)))
         if measured is None:
             return found  # the sustained point broke: the burst is all there is
         served, tokens, saturated = measured
-        found = Saturation(max(served, burst_throughput), tokens, burst_throughput, saturated)
+        found = Saturation(max(served, burst_throughput), tokens, burst_throughput, saturated, per_arrival)
         if saturated:
             return found
         rate *= 2
@@ -131,6 +133,8 @@ class RateSweep:
         throughput = self._saturation.throughput
         if throughput is None:
             return  # nothing to spread the rates over; the index entry says why
+        # Conversations arrive as sessions of several requests: --rate counts sessions.
+        throughput /= self._saturation.requests_per_arrival
         for rate in sweep_rates(throughput, self._count):
             yield PointSpec(with_rate(self._base, rate, f"sweep: {self._count} rates up to {throughput:.3g}"))
 
@@ -143,3 +147,10 @@ def summarize_saturation(saturation: Saturation, summary: SessionSummary) -> Non
     summary.saturation_output_throughput = saturation.output_throughput
     summary.saturation_burst_throughput = saturation.burst_throughput
     summary.saturation_sustained = saturation.saturated
+
+
+def _requests_per_arrival(report: PointReport | None) -> float:
+    """Requests each arrival of the schedule makes: the mean turns of a conversation's session, else 1."""
+    result = report.result if report is not None else None
+    turns = result.workload.get("turns_per_session_mean") if result is not None else None
+    return float(turns) if isinstance(turns, int | float) and turns > 0 else 1.0

@@ -201,3 +201,21 @@ def test_user_text_in_errors_is_not_read_as_markup(capsys):
     # Rich would swallow "[vllm]" as a style tag; the user must see the install command whole.
     assert main(["run", "--engine", "echo", "--profile", "[vllm]"]) == 2
     assert "'[vllm]'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--trace", "/nonexistent/trace.jsonl"], "trace file /nonexistent/trace.jsonl not found"),
+        (["--prefix-groups", "2", "--prefix-len", "200", "--input-len", "100"], "leaves no unique suffix"),
+        (["--trace", "t.jsonl", "--trace-window", "5-9"], "give START:END seconds"),
+        (["--ramp", "linear", "--ramp-to", "5", "--rate", "1"], "pass --duration"),
+        (["--turns", "2", "--prefix-groups", "2", "--prefix-len", "4"], "pick one"),
+        (["--trace", "t.jsonl", "--sweep", "2"], "list rates instead"),
+    ],
+)
+def test_bad_workload_kinds_are_one_line(args: list[str], message: str, tmp_path: Path, capsys) -> None:
+    assert main([*ECHO, *args, "--output-dir", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert message in " ".join(err.split()) and "Traceback" not in err
+    assert not (tmp_path / "out").exists()

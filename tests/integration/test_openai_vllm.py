@@ -201,3 +201,21 @@ def test_40_requests_at_8_per_second_count_exactly_40_times_32_output_tokens(
         "length_limited_miscounted": 0,
         "chunk_sum_disagrees_with_total": 0,
     }
+
+
+def test_a_chat_conversation_sends_its_history_as_messages_and_times_every_turn(
+    vllm_server, small_vocab_model, tmp_path
+) -> None:
+    conversation = ["--chat", "--turns", "3", "--num-prompts", "3", "--rate", "4", "--think-time", "0.05"]
+    result = run_served(vllm_server, small_vocab_model, tmp_path / "turns.json", *conversation)
+    assert (result["completed"], result["failed"]) == (9, 0)
+    assert [row["turn"] for row in result["turns"]] == [1, 2, 3]
+    assert all(row["median_ttft_ms"] > 0 for row in result["turns"])
+    records = read_records(tmp_path / "turns_requests.jsonl")
+    for record in records:
+        if record.turn == 1:
+            continue
+        previous = next(r for r in records if r.session_id == record.session_id and r.turn == record.turn - 1)
+        # The server counted the history: the earlier prompt, its 12-token answer and the new message.
+        assert record.prompt_tokens >= previous.prompt_tokens + 12 + 1
+        assert record.sent_s >= previous.end_s

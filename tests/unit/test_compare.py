@@ -227,3 +227,21 @@ def test_the_points_of_one_sweep_differ_in_load_without_a_warning() -> None:
     runs = [LoadedRun(Path(f"r{rate}.json"), make_result(rate=rate)) for rate in (1.0, 2.0)]
     assert compare_runs(runs, load_varied=True).warnings == ()
     assert compare_runs(runs).warnings[0].startswith("different load:")
+
+
+def test_reasoning_runs_compare_time_to_first_answer_token_and_reasoning_tokens() -> None:
+    reasoning = {
+        "median_ttfat_ms": 900.0,
+        "mean_ttfat_ms": 950.0,
+        "p99_ttfat_ms": 1500.0,
+        "total_reasoning_tokens": 6000,
+        "total_answer_tokens": 4000,
+    }
+    shorter = {**reasoning, "median_ttfat_ms": 450.0, "total_reasoning_tokens": 2000}
+    comparison = compared(make_result(metrics=reasoning), make_result(engine="vllm", metrics=shorter))
+    assert row(comparison, "median_ttfat_ms").verdicts[1] == "better"
+    assert row(comparison, "total_reasoning_tokens").values == (6000, 2000)
+
+
+def test_runs_without_reasoning_have_no_reasoning_rows(head_to_head: Comparison) -> None:
+    assert not [r for r in head_to_head.rows if "ttfat" in r.key or "reasoning" in r.key]

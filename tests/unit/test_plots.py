@@ -121,3 +121,21 @@ def test_html_page_carries_the_plots_inline(tmp_path: Path) -> None:
     # four CDFs, the load plot, and the two runs as two labelled points against throughput
     assert text.count('src="data:image/png;base64,') == 6
     assert '<td class="ratio same">1.00×</td>' in text  # the same throughput: neither better nor worse
+
+
+def test_per_window_figures_of_a_ramp_are_plotted_over_time(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    result = make_result(engine="vllm")
+    result.windows = [
+        {
+            "start_s": 10.0 * k,
+            "end_s": 10.0 * (k + 1),
+            "sent_rate": 2.0 * (k + 1),
+            "median_ttft_ms": 20.0 * k**2,
+            "p99_ttft_ms": 40.0 * k**2,
+        }
+        for k in range(6)
+    ]
+    run = save(result, tmp_path / "ramp.json")
+    assert main(["plot", str(run), "-o", str(tmp_path / "p")]) == 0
+    assert (tmp_path / "p" / "latency_over_time.png").read_bytes()[:8] == PNG

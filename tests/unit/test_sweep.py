@@ -190,3 +190,17 @@ def test_contradictory_sweep_settings_are_one_line_errors(flags, message):
 def test_a_sweep_in_rate_mode_needs_no_rate():
     base = resolved(**{"workload.num_prompts": 0, "workload.duration": 10.0, "sweep.points": 2})
     assert math.isinf(base.config.workload.rate)
+
+
+def test_conversation_sweep_rates_are_sessions_per_second():
+    base = resolved(**{"workload.num_prompts": 30, "workload.turns": 4, "sweep.points": 2})
+    points = RateSweep(base).points()
+    saturation = next(points)
+    report = measured(saturation, 40.0)  # 40 requests/s = 10 sessions/s of 4 turns
+    assert report.result is not None
+    report.result.workload = {"turns_per_session_mean": 4.0}
+    sustained = points.send(report)
+    first = points.send(overloaded(sustained, 40.0))  # the steady capacity: 40 requests/s again
+    assert [first.config.workload.rate, next(points).config.workload.rate] == pytest.approx(
+        [5.0, 10.0], rel=0.01
+    )

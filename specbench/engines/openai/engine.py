@@ -117,7 +117,10 @@ class OpenAIEngine:
         client, features = self._client, self._features
         if client is None or features is None or self._model is None:
             raise RuntimeError("OpenAIEngine.generate() called before start()")
-        prompt: list[int] | str = request.prompt_token_ids if features.token_ids else self._text(request)
+        chat_history = self._chat and bool(request.messages)
+        prompt: list[int] | str = (
+            request.prompt_token_ids if features.token_ids or chat_history else self._text(request)
+        )
         body = orjson.dumps(
             request_body(
                 model=self._model,
@@ -126,6 +129,7 @@ class OpenAIEngine:
                 chat=self._chat,
                 ignore_eos=features.ignore_eos and request.ignore_eos,
                 options=self._options,
+                messages=self._messages(request) if chat_history else None,
             )
         )
         tokenizer = self._tokenizer
@@ -133,8 +137,10 @@ class OpenAIEngine:
             chat=self._chat,
             continuous_usage=features.continuous_usage,
             count_tokens=tokenizer.count if tokenizer is not None else None,
+            keep_text=request.keep_output,
         )
         decoder = SseDecoder()
+        first_answer: float | None = None
         try:
             async with client.request("POST", self._path, body) as response:
                 if response.status != 200:
@@ -142,6 +148,8 @@ class OpenAIEngine:
                     raise StatusError(response.status, self._key.scrub(message))
                 while (piece := await response.next_read()) is not None:
                     new_tokens = stream.feed(decoder.feed(piece[1]))
+                    if first_answer is None and stream.answer_started:
+                        first_answer = piece[0]
                     if new_tokens:
                         yield TokenChunk(piece[0], new_tokens)
         except (StreamCut, RequestTimeout) as exc:
@@ -154,10 +162,19 @@ class OpenAIEngine:
         prompt_tokens = stream.prompt_tokens()
         if prompt_tokens is None:
             prompt_tokens = len(prompt) if isinstance(prompt, list) else self._count(prompt)
+        answer = stream.answer_text()
         yield Completion(
             prompt_tokens=prompt_tokens,
             output_tokens=stream.output_tokens(),
             finish_reason=stream.finish_reason,
+            output_text=answer,
+            # The next turn's flat prompt (completions) needs the answer as tokens of the served model.
+            output_token_ids=tokenizer.encode(answer)
+            if answer is not None and tokenizer is not None
+            else None,
+            cached_prompt_tokens=stream.cached_prompt_tokens(),
+            first_answer_time=first_answer if self._chat else None,
+            reasoning_tokens=stream.reasoning_tokens(),
         )
 
     def describe(self) -> EngineInfo:
@@ -328,6 +345,17 @@ class OpenAIEngine:
             return request.prompt_text
         assert self._tokenizer is not None  # start() makes sure of it when prompts go as text
         return self._tokenizer.decode(request.prompt_token_ids)
+
+    def _messages(self, request: EngineRequest) -> list[dict[str, str]]:
+        """A conversation's history as chat messages, each text decoded where only its ids are known."""
+        messages = []
+        for message in request.messages:
+            text = message.text
+            if text is None:
+                assert self._tokenizer is not None  # start() makes sure of it when prompts go as text
+                text = self._tokenizer.decode(message.token_ids)
+            messages.append({"role": message.role, "content": text})
+        return messages
 
     def _count(self, text: str) -> int:
         return self._tokenizer.count(text) if self._tokenizer is not None else 0

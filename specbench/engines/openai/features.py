@@ -109,11 +109,13 @@ def request_body(
     chat: bool,
     ignore_eos: bool,
     options: dict[str, bool] | None,
+    messages: list[dict[str, str]] | None = None,
 ) -> dict[str, Any]:
-    """A greedy, streamed request with `max_tokens`; EOS ignored where `ignore_eos`."""
+    """A greedy, streamed request with `max_tokens`; EOS ignored where `ignore_eos`. Chat sends `messages`
+    where given (a conversation's history), else the prompt as one user message."""
     body: dict[str, Any] = {"model": model}
     if chat:
-        body["messages"] = [{"role": "user", "content": prompt}]
+        body["messages"] = messages if messages is not None else [{"role": "user", "content": prompt}]
     else:
         body["prompt"] = prompt
     body["max_tokens"] = max_tokens

@@ -67,13 +67,32 @@ def one_line(text: str, limit: int = 300) -> str:
 class CompletionStream:
     """The running state of one streamed /v1/completions or /v1/chat/completions answer."""
 
-    __slots__ = ("_chat", "_continuous", "_count", "_texts", "done", "finish_reason", "tokens", "usage")
+    __slots__ = (
+        "_answer",
+        "_chat",
+        "_continuous",
+        "_count",
+        "_keep",
+        "_reasoning",
+        "_texts",
+        "answer_started",
+        "done",
+        "finish_reason",
+        "tokens",
+        "usage",
+    )
 
-    def __init__(self, *, chat: bool, continuous_usage: bool, count_tokens: TokenCount | None) -> None:
+    def __init__(
+        self, *, chat: bool, continuous_usage: bool, count_tokens: TokenCount | None, keep_text: bool = False
+    ) -> None:
         self._chat = chat
         self._continuous = continuous_usage
         self._count = count_tokens
+        self._keep = keep_text  # a conversation's next turn needs the answer's text
         self._texts: list[str] = []
+        self._answer: list[str] = []
+        self._reasoning: int | None = None  # reasoning tokens seen before the answer began
+        self.answer_started = False  # chat: the first answer (not reasoning) text arrived
         self.tokens = 0  # output tokens seen so far
         self.usage: dict[str, Any] | None = None
         self.finish_reason: str | None = None
@@ -85,10 +104,13 @@ class CompletionStream:
         With usage in every chunk only the last events of a read are parsed: the final usage chunk (or
         the last token chunk) holds the running count and the finish reason, and an error event is always
         the last before [DONE]. Reads of a busy or speculative server hold many events; parsing them all
-        would make the client's cost grow with exactly the load it is meant to measure.
+        would make the client's cost grow with exactly the load it is meant to measure. Only until a chat
+        answer's first text (reasoning comes before it), or when the answer is kept, is every event read.
         """
         if not self._continuous:
             return self._feed_all(events)
+        if self._keep or (self._chat and not self.answer_started):
+            self._scan(events)
         seen = self.tokens
         latest: dict[str, Any] | None = None
         for event in reversed(events):
@@ -147,22 +169,62 @@ class CompletionStream:
             raise StreamError(f"the server reported an error mid-stream: {error_message(chunk)}")
         return chunk
 
+    def _scan(self, events: list[bytes]) -> None:
+        """Usage in every chunk: where reasoning ends and the answer starts; the answer's text where kept."""
+        for event in events:
+            chunk = self._parse(event)
+            choices = chunk.get("choices") if chunk is not None else None
+            if not choices:
+                continue
+            thinking, answer = self._parts(choices[0])
+            if thinking and not self.answer_started:
+                usage = chunk.get("usage") if chunk is not None else None
+                done = usage.get("completion_tokens") if isinstance(usage, dict) else None
+                self._reasoning = done if isinstance(done, int) else self._reasoning
+            if answer:
+                self.answer_started = True
+                if self._keep:
+                    self._answer.append(answer)
+
+    def _parts(self, choice: dict[str, Any]) -> tuple[str, str]:
+        """(reasoning text, answer text) of one choice; reasoning models stream their thinking apart."""
+        if not self._chat:
+            return "", choice.get("text") or ""
+        delta = choice.get("delta") or {}
+        thinking = "".join(
+            part for part in (delta.get("reasoning_content"), delta.get("reasoning")) if isinstance(part, str)
+        )
+        content = delta.get("content")
+        return thinking, content if isinstance(content, str) else ""
+
     def _count_text(self, choice: dict[str, Any]) -> int:
-        if self._chat:
-            delta = choice.get("delta") or {}
-            # Reasoning models stream their thinking apart from the answer; both are output tokens.
-            text = "".join(
-                part
-                for part in (delta.get("reasoning_content"), delta.get("reasoning"), delta.get("content"))
-                if isinstance(part, str)
-            )
-        else:
-            text = choice.get("text") or ""
+        thinking, answer = self._parts(choice)
+        if answer:
+            self.answer_started = True
+            if self._keep:
+                self._answer.append(answer)
+        text = thinking + answer
         if not text:
             return 0
         self._texts.append(text)
         assert self._count is not None, "a tokenizer is needed where the server gives no usage per chunk"
+        if thinking and not answer:
+            count = self._count(text)
+            self._reasoning = (self._reasoning or 0) + count
+            return count
         return self._count(text)
+
+    def answer_text(self) -> str | None:
+        """The answer (reasoning left out) where it was kept."""
+        return "".join(self._answer) if self._keep else None
+
+    def reasoning_tokens(self) -> int | None:
+        """Reasoning tokens: the server's usage details where given, else those counted before the answer;
+        None where no reasoning was seen."""
+        details = self.usage.get("completion_tokens_details") if self.usage is not None else None
+        if isinstance(details, dict) and isinstance(details.get("reasoning_tokens"), int):
+            return int(details["reasoning_tokens"])
+        return self._reasoning
 
     def output_tokens(self) -> int:
         """The exact total where the server gave usage; else the tokenizer's count of the whole text."""
@@ -171,6 +233,13 @@ class CompletionStream:
         if self._continuous or self._count is None:
             return self.tokens
         return self._count("".join(self._texts))
+
+    def cached_prompt_tokens(self) -> int | None:
+        """usage.prompt_tokens_details.cached_tokens (vllm serve --enable-prompt-tokens-details)."""
+        details = self.usage.get("prompt_tokens_details") if self.usage is not None else None
+        if isinstance(details, dict) and isinstance(details.get("cached_tokens"), int):
+            return int(details["cached_tokens"])
+        return None
 
     def prompt_tokens(self) -> int | None:
         if self.usage is not None and isinstance(self.usage.get("prompt_tokens"), int):

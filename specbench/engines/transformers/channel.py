@@ -26,6 +26,7 @@ class RequestChannel:
     output_ids: list[int] = field(default_factory=list)  # the tokens emitted, in order
     finished: bool = False
     abandoned: bool = False
+    output_ids: list[int] = field(default_factory=list)  # kept only when the request asks (keep_output)
 
     def finish(self, completion: Completion) -> None:
         self.finished = True

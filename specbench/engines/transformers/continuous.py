@@ -121,6 +121,7 @@ class ContinuousServer:
                     prompt_tokens=len(request.prompt_token_ids),
                     output_tokens=tokens,
                     finish_reason="length" if tokens >= request.max_tokens else "stop",
+                    output_token_ids=list(output.generated_tokens) if request.keep_output else None,
                 )
             )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -193,6 +193,8 @@ class TransformersEngine:
                     yield item
                 elif isinstance(item, Completion):
                     done = True
+                    if request.keep_output and item.output_token_ids is None:
+                        item = replace(item, output_token_ids=channel.output_ids)
                     yield item
                     return
                 else:

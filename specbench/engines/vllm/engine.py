@@ -140,6 +140,7 @@ class VllmEngine:
             raise RuntimeError(f"vLLM returned no output for request {request.request_id}")
         prompt_ids = last.prompt_token_ids
         spec = request_spec_counts(last.outputs[0])
+        cached = getattr(last, "num_cached_tokens", None)  # prefix-cache hits of this request
         yield Completion(
             prompt_tokens=len(prompt_ids) if prompt_ids is not None else len(request.prompt_token_ids),
             output_tokens=output_tokens,
@@ -148,6 +149,7 @@ class VllmEngine:
             accepted_tokens=spec.accepted_tokens if spec else None,
             drafts=spec.drafts if spec else None,
             output_token_ids=output_ids,
+            cached_prompt_tokens=cached if isinstance(cached, int) else None,
         )
 
     def describe(self) -> EngineInfo:

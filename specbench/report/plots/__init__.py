@@ -22,7 +22,7 @@ from specbench.report.plots.canvas import MISSING, Plot, available
 from specbench.report.plots.latency import CDF_METRICS, latency_cdf_plot
 from specbench.report.plots.speedup import speedup_plot
 from specbench.report.plots.sweep import KEYS, sweep_plot
-from specbench.report.plots.timeline import gpu_plot, load_plot
+from specbench.report.plots.timeline import gpu_plot, load_plot, window_plot
 from specbench.results.readers.records import NoRecords, load_records
 from specbench.results.speculative import speculative_report
 
@@ -54,6 +54,13 @@ def build_plots(comparison: Comparison) -> PlotSet:
     load = [(i, labels[i], output_rate(rows, width), in_flight(rows)) for i, rows in records.items() if rows]
     if load:
         out.plots.append(load_plot(load))
+    windows = [
+        (i, run.label, run.result.windows)
+        for i, run in enumerate(comparison.runs)
+        if run.result is not None and run.result.windows and len(run.result.windows) > 1
+    ]
+    if windows:
+        out.plots.append(window_plot(windows))
     gpus = [
         (i, run.label, timelines)
         for i, run in enumerate(comparison.runs)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from specbench.compare.series import GpuTimeline, Timeline
 from specbench.report.plots.canvas import Plot, colour, legend, new_figure
@@ -69,3 +70,27 @@ def gpu_plot(series: Sequence[tuple[int, str, list[GpuTimeline]]]) -> Plot:
 
 def _readings(gpu: GpuTimeline) -> list[Timeline]:
     return [t for t in (gpu.utilization_pct, gpu.power_w) if t is not None and t.times_s.size]
+
+
+def window_plot(series: Sequence[tuple[int, str, Sequence[dict[str, Any]]]]) -> Plot:
+    """`series`: (run index, label, the result's per-window rows): sent rate and TTFT p50/p99 per window, so
+    a ramp's knee (latency turning up while the sent rate still rises) shows in one run."""
+    figure, (rate_ax, ttft_ax) = new_figure(2, height=3.4, sharex=True)
+    for index, label, rows in series:
+        middles = [(row["start_s"] + row["end_s"]) / 2 for row in rows]
+        rate_ax.plot(
+            middles, [row["sent_rate"] for row in rows], marker="o", color=colour(index), label=label
+        )
+        ttft_ax.plot(
+            middles, [row["median_ttft_ms"] for row in rows], marker="o", color=colour(index), label=label
+        )
+        ttft_ax.plot(middles, [row["p99_ttft_ms"] for row in rows], linestyle="--", color=colour(index))
+    rate_ax.set_title("Requests sent per second, per time window")
+    rate_ax.set_ylabel("requests/s")
+    rate_ax.set_ylim(bottom=0)
+    ttft_ax.set_title("TTFT of the requests sent in each window: p50 (solid), p99 (dashed)")
+    ttft_ax.set_ylabel("TTFT (ms)")
+    ttft_ax.set_ylim(bottom=0)
+    ttft_ax.set_xlabel(TIME_AXIS)
+    legend(figure, rate_ax)
+    return Plot("latency_over_time", "Sent rate and TTFT per time window", figure)
