@@ -64,6 +64,8 @@ def resolve_format(dataset: str, dataset_format: str) -> DatasetFormat:
             return "jsonl"
         if suffix == ".json":
             return "sharegpt"
+        if not path.exists():
+            raise ConfigError(f"dataset file {path} not found (use --dataset random for synthetic prompts)")
         if _is_binary(path):
             raise ConfigError(f"dataset {dataset} is not a text file: {_DATASET_KINDS}")
         raise ConfigError(
@@ -259,10 +261,9 @@ _DATASET_KINDS = "pass a JSONL file of prompts or a ShareGPT .json file (or --da
 
 
 def _check_is_file(path: Path) -> None:
+    """A directory is named as one before its name is read as a format (a missing file is _read_text's)."""
     if path.is_dir():
         raise ConfigError(f"dataset {path} is a directory: {_DATASET_KINDS}")
-    if not path.exists():
-        raise ConfigError(f"dataset file {path} not found (use --dataset random for synthetic prompts)")
 
 
 def _is_binary(path: Path) -> bool:
