@@ -64,8 +64,6 @@ def resolve_format(dataset: str, dataset_format: str) -> DatasetFormat:
             return "jsonl"
         if suffix == ".json":
             return "sharegpt"
-        if not path.exists():
-            raise ConfigError(f"dataset file {path} not found (use --dataset random for synthetic prompts)")
         if _is_binary(path):
             raise ConfigError(f"dataset {dataset} is not a text file: {_DATASET_KINDS}")
         raise ConfigError(
