@@ -7,7 +7,7 @@ usage errors of the command-line parser (an unknown option, a value of the wrong
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -63,9 +63,23 @@ def _root(
         raise typer.Exit()
 
 
+def _plain_list_arguments(command: Any) -> None:
+    """Show a list argument as argparse does, 'RESULTS...', in usage and help alike.
+
+    Typer writes its own notation around it ('{RESULTS...}...' in the usage line, 'RESULTS... <list[Path]>'
+    in the help) and offers no setting to turn it off; the argument's metavar already says everything.
+    """
+    for sub in getattr(command, "commands", {}).values():
+        for param in sub.params:
+            if param.param_type_name == "argument" and param.nargs == -1 and param.metavar:
+                param.display_type_rich = lambda ctx: None
+                param._usage_display_name = lambda metavar=param.metavar: metavar
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: every way out is an exit code and at most one line of error, never a traceback."""
     command = typer.main.get_command(app)
+    _plain_list_arguments(command)
     err = Console(stderr=True, highlight=False)
     try:
         result = command.main(args=argv, prog_name="specbench", standalone_mode=False)

@@ -28,3 +28,11 @@ def test_command_summaries_are_whole_at_80_columns(capsys, monkeypatch) -> None:
     out = capsys.readouterr().out
     commands = out.split("Commands:")[1]
     assert "..." not in commands and all(len(line) <= 80 for line in out.splitlines())
+
+
+@pytest.mark.parametrize("command", ["compare", "plot"])
+def test_list_arguments_read_as_plain_metavars(command: str, capsys) -> None:
+    assert main([command, "--help"]) == 0
+    out = capsys.readouterr().out
+    assert f"Usage: specbench {command} [OPTIONS] RESULTS..." in out
+    assert "<list[Path]>" not in out and "{RESULTS" not in out

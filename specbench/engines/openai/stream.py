@@ -56,7 +56,10 @@ def html_page(data: bytes) -> str | None:
     if not re.match(r"\s*<(!doctype html|html|head|body|title|h1)\b", head, re.IGNORECASE):
         return None
     title = re.search(r"<title[^>]*>(.*?)</title>", head, re.IGNORECASE | re.DOTALL)
-    return f'an HTML page titled "{one_line(title.group(1), 80)}"' if title else "an HTML page"
+    if title:
+        return f'an HTML page titled "{one_line(title.group(1), 80)}"'
+    words = one_line(re.sub(r"<[^>]*>", " ", head), 80)  # the page's words without its markup
+    return f'an HTML page saying "{words}"' if words else "an HTML page"
 
 
 def one_line(text: str, limit: int = 300) -> str:
