@@ -143,4 +143,8 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    code = main()
+    sys.stdout.flush()
+    # LLM's engine processes can keep the interpreter from exiting (seen with vLLM's CPU build: it printed
+    # its verdict and then hung); everything is printed, so leave at once.
+    os._exit(code)

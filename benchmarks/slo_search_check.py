@@ -247,8 +247,9 @@ def main() -> int:
             failed |= not verdict
             gap = (computed - found.max_rate) / computed
             within = found.max_rate <= computed * (1 + found.rate_precision) and gap <= found.rate_precision
+            where = f"{abs(gap):.1%} {'below' if gap >= 0 else 'above'} it"
             print(
-                f"rate found {found.max_rate:g} vs knee {computed:.2f} req/s: {gap:+.1%} below it, precision "
+                f"rate found {found.max_rate:g} vs knee {computed:.2f} req/s: {where}, precision "
                 f"{found.rate_precision:.0%}: {'PASS' if within else 'FAIL'}"
             )
             failed |= not within

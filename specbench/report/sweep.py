@@ -149,6 +149,8 @@ def render_search(
         if high is not None
         else "no probe failed, so this is a lower bound"
     )
+    if low is not None and search.max_rate < low:
+        bracket = f"below the bisection's {bracket}, where the confirmation failed"
     console.print(
         f"[bold]Highest rate meeting the SLOs: {search.max_rate:g} req/s[/] "
         f"({bracket}; {escape(search.stop_reason)})"

@@ -139,7 +139,7 @@ def test_sweep_measures_the_saturation_throughput_then_rates_up_to_it(tmp_path: 
     assert session.engine_start_s is not None and session.restart_cost_s is not None
     lowest = load_result(run_dir / index.entries[2].result_file)
     # Well below capacity the engine serves what is sent.
-    assert lowest.metrics["request_throughput"] == pytest.approx(rates[1], rel=0.3)
+    assert lowest.metrics["request_throughput"] == pytest.approx(rates[2], rel=0.3)
 
 
 def test_find_max_rate_lands_on_the_knee_of_a_known_queue_and_ends_overloaded_probes_early(tmp_path: Path):
@@ -277,16 +277,21 @@ def test_sweep_on_the_tiny_transformers_model(tiny_models, tmp_path: Path):
         "2",
         "--settle-s",
         "0",
+        "--probe-seconds",
+        "2",
+        "--probe-requests",
+        "4",
         "--output-dir",
         str(tmp_path),
     )
     assert code == 0
     run_dir = only_run(tmp_path)
     index = load_index(run_dir / "index.json")
-    assert [entry.status for entry in index.entries] == ["completed"] * 3
+    # The burst, the sustained overload (2 s, rate mode), then the two rates.
+    assert [entry.status for entry in index.entries] == ["completed"] * 4
     (session,) = sessions(run_dir)
     assert session.saturation_throughput is not None and session.saturation_throughput > 0
-    for entry in index.entries:
+    for entry in [index.entries[0], *index.entries[2:]]:
         result = load_result(run_dir / entry.result_file)
         assert result.metrics["completed"] == 6
     assert (
@@ -344,7 +349,8 @@ def test_vllm_search_goes_on_after_a_probe_it_stopped_early(tmp_path: Path):
     assert code == 0
     run_dir = only_run(tmp_path)
     index = load_index(run_dir / "index.json")
-    assert [entry.status for entry in index.entries][:2] == ["completed", "interrupted"]
+    # The burst and the sustained overload that measure saturation, then the first probe, stopped early.
+    assert [entry.status for entry in index.entries][:3] == ["completed", "completed", "interrupted"]
     (session,) = sessions(run_dir)
     assert session.search is not None
     first, second = session.search.probes

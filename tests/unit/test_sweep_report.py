@@ -112,3 +112,36 @@ def test_the_time_saved_is_the_engine_start_times_the_points_after_the_first():
     assert "engine started once in 95.0 s; 4 points took 65.0 s" in text
     assert "95.0 s × 3 = 285.0 s" in text
     assert session.model_dump()["restart_cost_s"] == 285.0
+
+
+def test_the_search_names_its_confirmation_and_says_where_it_stepped_down():
+    entries = [entry(30.0), entry(36.0), entry(30.0), entry(28.6)]
+    probes = [
+        ProbeOutcome(entry=0, rate=30.0, sent_rate=29.1, verdict="pass", planned_s=30.0, duration_s=30.1,
+                     goodput_fraction=0.96, counted_requests=800, reason="96.0% met"),
+        ProbeOutcome(entry=1, rate=36.0, sent_rate=35.0, verdict="fail", planned_s=30.0, duration_s=30.1,
+                     goodput_fraction=0.80, counted_requests=900, reason="80.0% met"),
+        ProbeOutcome(entry=2, rate=30.0, sent_rate=30.1, verdict="fail", planned_s=120.0, duration_s=120.2,
+                     goodput_fraction=0.92, counted_requests=3500, reason="92.0% met", confirmation=True),
+        ProbeOutcome(entry=3, rate=28.6, sent_rate=28.5, verdict="pass", planned_s=120.0, duration_s=120.1,
+                     goodput_fraction=0.962, counted_requests=3400, reason="96.2% met", confirmation=True,
+                     transient_s=0.4),
+    ]  # fmt: skip
+    search = SearchSummary(
+        slo={"ttft_ms": 130.0},
+        goodput_target=0.95,
+        rate_precision=0.05,
+        max_rate=28.6,
+        bracket=[30.0, 36.0],
+        chosen_entry=3,
+        confirmation=probes[-1],
+        stop_reason="converged; the confirmation failed at 30 req/s: stepped down to 28.6",
+        probes=probes,
+    )
+    text = rendered(lambda c: render_search(search, entries, {3: result()}, c, tail="p99"))
+    rows = table_rows(text.split("Highest rate")[0])
+    assert rows["3"][3:5] == ["fail", "(confirm)"] and rows["4"][3:5] == ["pass", "(confirm)"]
+    flat = " ".join(text.split())
+    assert "Highest rate meeting the SLOs: 28.6 req/s (below the bisection's bracket 30 – 36 req/s" in flat
+    assert "stepped down to 28.6" in flat
+    assert "Confirmed by 120 s at 28.6 req/s: 96.2% of 3400 requests met every SLO after a 0.4 s" in flat
