@@ -100,6 +100,7 @@ def generate_throughput(result: BenchmarkResult, args: argparse.Namespace) -> li
         if index:
             rates.append(tokens / elapsed)
         print(f"  LLM.generate pass {index}{' (warm-up)' if not index else ''}: {tokens / elapsed:.1f} tok/s")
+    llm.llm_engine.engine_core.shutdown()  # its engine process, before this one leaves
     return rates
 
 
