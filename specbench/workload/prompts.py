@@ -13,6 +13,7 @@ import numpy as np
 
 from specbench.errors import ConfigError
 from specbench.workload.hf_datasets import HF_PREFIX, read_hf_dataset
+from specbench.workload.json_lines import json_lines
 from specbench.workload.questions import FieldNames, RowPrompt, read_row
 from specbench.workload.tokenizer import PromptTokenizer
 
@@ -168,14 +169,7 @@ def parse_jsonl(text: str, path: Path, fields: FieldNames | None = None) -> list
     prompt); optionally "category" and "output_len" (or "max_tokens"). See workload/questions.py."""
     fields = fields or FieldNames()
     entries = []
-    for line_no, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        where = f"{path}:{line_no}"
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"{where}: not valid JSON ({exc.msg})") from exc
+    for where, record in json_lines(text, path):
         if not isinstance(record, dict):
             raise ConfigError(f'{where}: expected a JSON object with a "prompt" field')
         entries.append(entry_of(read_row(record, where, fields), where))

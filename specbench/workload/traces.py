@@ -24,6 +24,7 @@ from typing import Any, Literal
 import numpy as np
 
 from specbench.errors import ConfigError
+from specbench.workload.json_lines import json_lines
 from specbench.workload.prompts import Prompt
 from specbench.workload.tokenizer import PromptTokenizer
 
@@ -150,14 +151,7 @@ def _jsonl(text: str, path: Path, *, mooncake: bool) -> list[TraceEntry]:
     )
     scale = 1000.0 if mooncake else 1.0  # Mooncake's timestamps are milliseconds
     entries = []
-    for line_no, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        where = f"{path}:{line_no}"
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"{where}: not valid JSON ({exc.msg})") from None
+    for where, record in json_lines(text, path):
         if not isinstance(record, dict) or any(key not in record for key in keys):
             raise ConfigError(f"{where}: needs {', '.join(keys)}")
         time_s = _number(record[keys[0]], where, keys[0]) / scale

@@ -28,38 +28,7 @@ from specbench.session.slo_search import (
     probe_window_s,
 )
 from specbench.settings import ResolvedConfig, resolve_plan
-
-
-def overloaded(spec: PointSpec, capacity: float, entry: int = 1) -> PointReport:
-    """A sustained point against an engine that serves `capacity` req/s, one at a time, first come first
-    served: it keeps up below that rate and builds a queue above it."""
-    workload = spec.config.workload
-    assert workload.duration is not None
-    free, records = 0.0, []
-    for i in range(int(workload.rate * workload.duration)):
-        sent = i / workload.rate
-        free = max(free, sent) + 1 / capacity
-        records.append(
-            RequestRecord(
-                request_id=i,
-                scheduled_s=sent,
-                ready_s=sent,
-                sent_s=sent,
-                prompt_tokens=4,
-                expected_output_tokens=1,
-                chunk_times_s=[free],
-                chunk_tokens=[1],
-                end_s=free,
-                output_tokens=1,
-            )
-        )
-    result = BenchmarkResult(
-        run=RunSection(id="run", status="completed"),
-        engine=EngineSection(name="echo", model="none", method="target-ar"),
-        metrics={},
-    )
-    return PointReport(spec, entry=entry, result=result, records=records)
-
+from tests.queue_reports import overloaded
 
 SLO = {"slo.ttft_ms": 100.0, "slo.tpot_ms": 10.0, "workload.output_len": 11}
 

@@ -8,7 +8,6 @@ import pytest
 
 from specbench.config import DEFAULT_NUM_PROMPTS
 from specbench.errors import ConfigError
-from specbench.records import RequestRecord
 from specbench.results.model import BenchmarkResult, EngineSection, RunSection
 from specbench.results.sweep import SessionSummary
 from specbench.session.points import ListedPoints, PointReport, PointSpec, with_rate
@@ -23,6 +22,7 @@ from specbench.session.sweep import (
 from specbench.settings import ResolvedConfig, resolve_plan
 from specbench.workload.builder import build_workload
 from specbench.workload.tokenizer import SyntheticTokenizer
+from tests.queue_reports import overloaded
 
 
 def resolved(**flags: object) -> ResolvedConfig:
@@ -37,37 +37,6 @@ def measured(spec: PointSpec, throughput: float | None, entry: int = 0) -> Point
         metrics={"request_throughput": throughput, "output_throughput": None},
     )
     return PointReport(spec, entry=entry, result=result)
-
-
-def overloaded(spec: PointSpec, capacity: float, entry: int = 1) -> PointReport:
-    """A sustained point against an engine that serves `capacity` req/s, one at a time, first come first
-    served: it keeps up below that rate and builds a queue above it."""
-    workload = spec.config.workload
-    assert workload.duration is not None
-    free, records = 0.0, []
-    for i in range(int(workload.rate * workload.duration)):
-        sent = i / workload.rate
-        free = max(free, sent) + 1 / capacity
-        records.append(
-            RequestRecord(
-                request_id=i,
-                scheduled_s=sent,
-                ready_s=sent,
-                sent_s=sent,
-                prompt_tokens=4,
-                expected_output_tokens=1,
-                chunk_times_s=[free],
-                chunk_tokens=[1],
-                end_s=free,
-                output_tokens=1,
-            )
-        )
-    result = BenchmarkResult(
-        run=RunSection(id="run", status="completed"),
-        engine=EngineSection(name="echo", model="none", method="target-ar"),
-        metrics={},
-    )
-    return PointReport(spec, entry=entry, result=result, records=records)
 
 
 def test_sweep_rates_are_evenly_spaced_up_to_the_saturation_throughput():
