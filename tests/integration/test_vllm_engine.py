@@ -273,6 +273,7 @@ def test_describe_reports_every_engine_setting_as_resolved(ar_run: EngineRun) ->
     assert expected <= info.settings.keys()
     assert info.settings["tensor_parallel_size"] == 1
     assert info.settings["max_model_len"] == 1024
+    assert info.max_model_len == 1024  # published for the session's context check of later points
     # Left to vLLM's defaults, then filled in with what vLLM chose.
     assert isinstance(info.settings["max_num_seqs"], int)
     assert isinstance(info.settings["enable_prefix_caching"], bool)

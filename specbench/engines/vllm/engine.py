@@ -168,6 +168,9 @@ class VllmEngine:
             settings={**self._plan.settings, **self._resolved},
             notes=list(self._plan.notes),
             placement=self._placement(self._plan),
+            # What the started engine took (its own default when --max-model-len was left unset): the
+            # session's context check holds every later point against it.
+            max_model_len=self._resolved.get("max_model_len"),
         )
 
     def _placement(self, plan: EnginePlan) -> DevicePlacement:
