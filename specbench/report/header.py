@@ -36,6 +36,10 @@ def describe_workload(summary: Mapping[str, Any]) -> str:
     return " · ".join(parts)
 
 
+# How an engine measures, not a setting a user chooses: kept in the result file (and the docs), not shown.
+_RESULT_FILE_ONLY = frozenset({"token_times"})
+
+
 def render_header(
     console: Console, *, engine: EngineInfo, workload: Mapping[str, Any], notes: list[str]
 ) -> None:
@@ -48,6 +52,8 @@ def render_header(
     if engine.version:
         table.add_row(f"{engine.name} version", escape(engine.version))
     for key, value in engine.settings.items():
+        if key in _RESULT_FILE_ONLY:
+            continue
         table.add_row(escape(key), escape(describe_value(value)))
     table.add_row("workload", escape(describe_workload(workload)))
     console.print(table)
