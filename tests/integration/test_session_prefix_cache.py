@@ -12,6 +12,7 @@ from specbench.cli import main
 from specbench.engines.vllm.engine import VllmEngine
 from specbench.results.load import load_index, load_result
 from specbench.results.model import BenchmarkResult
+from specbench.session import prepare as session_prepare
 from specbench.session import run as session_run
 
 pytestmark = [pytest.mark.vllm, pytest.mark.slow]
@@ -51,6 +52,8 @@ def test_without_fresh_prompts_and_a_cache_reset_the_second_point_is_served_from
     def same_prompts(*args: Any, earlier: int = 0, **kwargs: Any) -> Any:
         return build(*args, **kwargs)
 
+    # Listed points are built before the engine starts (prepare), generated ones between points (run).
+    monkeypatch.setattr(session_prepare, "build_workload", same_prompts)
     monkeypatch.setattr(session_run, "build_workload", same_prompts)
 
     async def refuses(self: VllmEngine) -> bool:
