@@ -145,7 +145,7 @@ CASES: list[tuple[list[str], dict[str, str], str]] = [
     (["run", "--engine", "echo", "--num-prompts", "0", "--rate", "1e9", "--duration", "5"], {}, "needs ~"),
     # directories and binary files where a text file belongs
     ([*ECHO, "--profile", "{a_dir}"], {}, "is a directory: pass a YAML file in it, or a profile name"),
-    ([*ECHO, "--dataset", "{a_dir}"], {}, "is a directory: pass a JSONL file of prompts or a ShareGPT"),
+    ([*ECHO, "--dataset", "{a_dir}"], {}, "is a directory: pass a JSONL file of prompts, a ShareGPT"),
     ([*ECHO, "--dataset", "{binary_dat}"], {}, "is not a text file: pass a JSONL file"),
     ([*ECHO, "--dataset", "{binary_jsonl}"], {}, "is not a text file (it is not UTF-8)"),
     (["compare", "{binary_json}", "{binary_json}"], {}, "is not a text file (binary data at byte 128)"),
