@@ -16,9 +16,10 @@ import gc
 import time
 from collections.abc import Callable, Sequence
 
-from specbench.engines.base import Completion, Engine, EngineRequest, Message, TokenChunk
+from specbench.engines.base import Completion, Engine, EngineRequest, TokenChunk
 from specbench.records import RequestRecord
 from specbench.runner.alarm import Alarm, static_heap
+from specbench.runner.conversation import Conversations
 from specbench.runner.progress import (
     Phase,
     PhaseListener,
@@ -27,7 +28,7 @@ from specbench.runner.progress import (
     RunOutcome,
     RunProgress,
 )
-from specbench.workload.types import PlannedRequest, PlannedTurn, Workload
+from specbench.workload.types import PlannedRequest, Workload
 
 __all__ = [
     "CANCELLED",
@@ -82,8 +83,7 @@ class _RequestBatch:
         self.waiting = False  # the dispatcher sleeps until a request finishes
         self.freeze_records = freeze_records  # only inside static_heap(), which unfreezes at the end
         self.keep_output_ids = keep_output_ids
-        self.turns_not_sent = 0  # conversations' later turns left unsent (a stop, or an earlier turn failed)
-        self.thinking: set[asyncio.Future[None]] = set()  # sessions waiting out a think time
+        self.conversations = Conversations(self)
 
     async def send_all(self, requests: Sequence[PlannedRequest], window_s: float | None) -> int:
         """Send each request at start + scheduled_s; returns how many were not sent because of stop.
@@ -151,94 +151,14 @@ class _RequestBatch:
         )
         if planned.later_turns:
             record.session_id, record.turn = planned.request_id, 1
-            serve = self._converse(planned, request, record, queued_s)
+            serve = self.conversations.converse(planned, request, record, queued_s)
         else:
-            serve = self._serve(request, record, queued_s)
+            serve = self.serve(request, record, queued_s)
         task = asyncio.create_task(serve)
         self.in_flight[task] = record
         self.progress.sent += 1
 
-    async def _converse(
-        self, planned: PlannedRequest, request: EngineRequest, record: RequestRecord, queued_s: float
-    ) -> None:
-        """A session: each turn sent its think time after the previous answer, with the history before it.
-
-        The history is what was asked and what the engine really answered, as token ids (one flat prompt)
-        and as messages (engines that take chat). A failed turn ends its session; so does a stop.
-        """
-        try:
-            await self._turns(planned, request, record, queued_s)
-        finally:
-            task = asyncio.current_task()
-            if task is not None and self.in_flight.pop(task, None) is not None and self.waiting:
-                self.alarm.wake()
-
-    async def _turns(
-        self, planned: PlannedRequest, request: EngineRequest, record: RequestRecord, queued_s: float
-    ) -> None:
-        completion = await self._serve(request, record, queued_s)
-        history: list[Message] = [Message("user", planned.prompt_token_ids, planned.prompt_text)]
-        flat = list(planned.prompt_token_ids)
-        for number, turn in enumerate(planned.later_turns, start=2):
-            answer = _answer(completion, record)
-            if answer is None or self.stop.is_set():
-                self.turns_not_sent += len(planned.later_turns) - number + 2
-                return
-            history.append(answer)
-            history.append(Message("user", turn.prompt_token_ids, turn.prompt_text))
-            # A new list each turn (the previous request keeps its own): one copy of the history per turn.
-            flat = flat + answer.token_ids + turn.prompt_token_ids
-            assert record.end_s is not None  # _answer returns None for a turn that did not end
-            scheduled_s = record.end_s + turn.think_s
-            delay = self.start + scheduled_s - self.clock()
-            if delay > 0:
-                await self._think(delay)
-            if self.stop.is_set():
-                self.turns_not_sent += len(planned.later_turns) - number + 2
-                return
-            ready_s = self.clock() - self.start
-            record = self._next_turn(turn, planned.request_id, number, scheduled_s, ready_s, len(flat))
-            request = EngineRequest(
-                request_id=turn.request_id,
-                prompt_token_ids=flat,
-                max_tokens=turn.max_tokens,
-                messages=tuple(history),
-                keep_output=number < len(planned.later_turns) + 1,
-            )
-            completion = await self._serve(request, record, 0.0)
-
-    async def _think(self, delay_s: float) -> None:
-        """Wait out a think time; a stop ends every wait at once (drain)."""
-        loop = asyncio.get_running_loop()
-        waiter = loop.create_future()
-        timer = loop.call_later(delay_s, _resolve, waiter)
-        self.thinking.add(waiter)
-        try:
-            await waiter
-        finally:
-            self.thinking.discard(waiter)
-            timer.cancel()
-
-    def _next_turn(
-        self, turn: PlannedTurn, session: int, number: int, scheduled_s: float, ready_s: float, prompt: int
-    ) -> RequestRecord:
-        record = RequestRecord(
-            request_id=turn.request_id,
-            scheduled_s=scheduled_s,
-            ready_s=ready_s,
-            sent_s=ready_s,
-            prompt_tokens=prompt,
-            expected_output_tokens=turn.max_tokens,
-            session_id=session,
-            turn=number,
-        )
-        task = asyncio.current_task()
-        if task is not None:
-            self.in_flight[task] = record
-        self.progress.sent += 1
-        return record
-
-    async def _serve(
+    async def serve(
         self, request: EngineRequest, record: RequestRecord, queued_s: float
     ) -> Completion | None:
         """One request to the engine; its record is finished (success or error) before this returns."""
@@ -285,7 +205,7 @@ class _RequestBatch:
             record.error = f"{type(exc).__name__}: {exc}"
         finally:
             task = asyncio.current_task()
-            # A conversation's task stays in flight between its turns; _converse takes it out.
+            # A conversation's task stays in flight between its turns; Conversations.converse takes it out.
             if task is not None and not request.keep_output:
                 self.in_flight.pop(task, None)
             self._finish(record)
@@ -317,8 +237,7 @@ class _RequestBatch:
             while self.in_flight and not self.stop.is_set():
                 await self.alarm.sleep(None)
             interrupted = self.stop.is_set()
-            for waiter in list(self.thinking):  # sessions between turns send nothing more
-                _resolve(waiter)
+            self.conversations.wake_all()  # sessions between turns send nothing more
             if self.in_flight:
                 self.progress.stopping = True
                 deadline = self.clock() + grace_s
@@ -337,7 +256,7 @@ class _RequestBatch:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        # A task cancelled before its first step never ran _serve's cleanup; a session cancelled during a
+        # A task cancelled before its first step never ran serve's cleanup; a session cancelled during a
         # think time has already finished its last turn's record.
         for task, record in list(self.in_flight.items()):
             del self.in_flight[task]
@@ -346,21 +265,9 @@ class _RequestBatch:
                 self._finish(record)
 
 
-def _answer(completion: Completion | None, record: RequestRecord) -> Message | None:
-    """The answer a conversation's next turn carries in its history; None when the turn failed."""
-    if completion is None or record.error is not None or record.end_s is None:
-        return None
-    return Message("assistant", completion.output_token_ids or [], completion.output_text)
-
-
 async def _notify(listeners: Sequence[PhaseListener], phase: Phase, at: float) -> None:
     for listener in listeners:
         await listener.on_phase(phase, at)
-
-
-def _resolve(waiter: asyncio.Future[None]) -> None:
-    if not waiter.done():
-        waiter.set_result(None)
 
 
 def _by_id(records: list[RequestRecord]) -> list[RequestRecord]:
@@ -441,7 +348,7 @@ async def run_workload(
             not_sent, interrupted = await _run_batch(
                 measured, workload.requests, workload.send_window_s, grace_s
             )
-            not_sent += measured.turns_not_sent
+            not_sent += measured.conversations.turns_not_sent
             end = clock()
             duration = end - start
             await _notify(listeners, Phase.MEASURE_END, end)
