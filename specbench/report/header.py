@@ -52,8 +52,8 @@ def render_header(
     if engine.version:
         table.add_row(f"{engine.name} version", escape(engine.version))
     for key, value in engine.settings.items():
-        if key in _RESULT_FILE_ONLY:
-            continue
+        if key in _RESULT_FILE_ONLY or (key == "model" and value == engine.model):
+            continue  # the model has its own row above
         table.add_row(escape(key), escape(describe_value(value)))
     table.add_row("workload", escape(describe_workload(workload)))
     console.print(table)
