@@ -44,38 +44,49 @@ def render_result_categories(result: BenchmarkResult, console: Console) -> None:
     console.print(table)
 
 
+CATEGORY_TITLE = "Per category (decode tok/s per request; speed-up over the same engine's target-ar)"
+
+
+def category_table(comparison: CategoryComparison) -> tuple[list[str], list[list[str]]]:
+    """The per-category table as text, for every format: its headers, then a row per category."""
+    headers = ["category", "requests"]
+    for column in comparison.columns:
+        headers.append(f"{column.label} tok/s")
+        if column.speculative:
+            headers += ["accept", "acc. len"]
+        if column.speedup is not None:
+            headers.append("speed-up")
+    rows = []
+    for name in comparison.categories:
+        first = comparison.columns[0].figures.get(name, {})
+        cells = [name, _count(first)]
+        for column in comparison.columns:
+            figures = column.figures.get(name, {})
+            cells.append(_number(figures.get("mean_decode_tokens_per_s")))
+            if column.speculative:
+                cells.append(_rate(figures.get("spec_acceptance_rate")))
+                cells.append(_number(figures.get("spec_mean_acceptance_length")))
+            if column.speedup is not None:
+                speedup = column.speedup.get(name)
+                cells.append(f"{speedup:.2f}×" if speedup is not None else _DASH)
+        rows.append(cells)
+    return headers, rows
+
+
 def render_category_comparison(comparison: CategoryComparison, console: Console) -> None:
     """Decoding speed per category for every run, acceptance and speed-up for the speculative ones, then the
     lossless check of each speculative run."""
     if comparison.columns:
-        table = Table(
-            title="Per category (decode tok/s per request; speed-up over the same engine's target-ar)",
-            title_justify="left",
-            title_style="bold",
-            box=box.SIMPLE_HEAD,
-        )
-        table.add_column("category")
-        table.add_column("requests", justify="right")
-        for column in comparison.columns:
-            table.add_column(escape(f"{column.label} tok/s"), justify="right")
-            if column.speculative:
-                table.add_column("accept", justify="right")
-                table.add_column("acc. len", justify="right")
-            if column.speedup is not None:
-                table.add_column("speed-up", justify="right", style="bold")
-        for name in comparison.categories:
-            first = comparison.columns[0].figures.get(name, {})
-            cells = [escape(name), _count(first)]
-            for column in comparison.columns:
-                figures = column.figures.get(name, {})
-                cells.append(_number(figures.get("mean_decode_tokens_per_s")))
-                if column.speculative:
-                    cells.append(_rate(figures.get("spec_acceptance_rate")))
-                    cells.append(_number(figures.get("spec_mean_acceptance_length")))
-                if column.speedup is not None:
-                    speedup = column.speedup.get(name)
-                    cells.append(f"{speedup:.2f}×" if speedup is not None else _DASH)
-            table.add_row(*cells)
+        table = Table(title=CATEGORY_TITLE, title_justify="left", title_style="bold", box=box.SIMPLE_HEAD)
+        headers, rows = category_table(comparison)
+        for header in headers:
+            table.add_column(
+                escape(header),
+                justify="left" if header == "category" else "right",
+                style="bold" if header == "speed-up" else None,
+            )
+        for cells in rows:
+            table.add_row(*(escape(cell) for cell in cells))
         console.print(table)
     for check in comparison.lossless:
         style = "green" if check.not_checked is None and not check.diverging else "yellow"

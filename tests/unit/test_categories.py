@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from pathlib import Path
 
@@ -11,7 +13,8 @@ from specbench.compare import compare_runs
 from specbench.compare.categories import first_divergence
 from specbench.metrics.categories import category_figures
 from specbench.records import RequestRecord
-from specbench.report.comparison.formats import comparison_json, comparison_markdown
+from specbench.report.comparison.formats import comparison_csv, comparison_json, comparison_markdown
+from specbench.report.comparison.page import comparison_page
 from specbench.results.model import BenchmarkResult
 from specbench.results.readers import read_results
 from specbench.runner.record_writer import JsonlRecordWriter
@@ -202,3 +205,21 @@ def test_an_engine_without_a_model_gets_no_lossless_check(tmp_path: Path):
     spec = save(make_result(engine="echo", method="speculative"), tmp_path / "spec.json")
     runs = [run for path in (ar, spec) for run in read_results(path).runs]
     assert compare_runs(runs).categories is None
+
+
+def test_csv_and_the_html_page_carry_the_category_table_and_the_lossless_check(tmp_path: Path):
+    ar = write_run(tmp_path, "ar", method="target-ar", records=[record(0, "math", decode_s=0.4, ids=[1])])
+    spec = write_run(
+        tmp_path,
+        "spec",
+        method="speculative",
+        records=[record(0, "math", decode_s=0.1, drafted=2, accepted=2, drafts=1, ids=[1])],
+    )
+    comparison = compare_runs([run for path in (ar, spec) for run in read_results(path).runs])
+    rows = list(csv.reader(io.StringIO(comparison_csv(comparison))))
+    header = next(row for row in rows if row[:2] == ["per category", "category"])
+    (math,) = [row for row in rows if row[:2] == ["per category", "math"]]
+    assert dict(zip(header, math, strict=True))["speed-up"] == "4.00×"
+    page = comparison_page(comparison, None)
+    assert "<td>math</td>" in page and "<td>4.00×</td>" in page
+    assert "identical: 1 of 1" in page

@@ -8,6 +8,7 @@ from dataclasses import asdict
 from typing import Any
 
 from specbench.compare import Comparison, Verdict
+from specbench.report.categories import CATEGORY_TITLE, category_table
 from specbench.report.comparison.cells import (
     MISSING,
     column_title,
@@ -46,6 +47,11 @@ def comparison_markdown(comparison: Comparison, *, title: str = "specbench compa
     lines.append("")
     lines += [f"- **{sentence}**" for sentence in comparison.speedups]
     if comparison.categories is not None:
+        if comparison.categories.columns:
+            headers, rows = category_table(comparison.categories)
+            lines += ["", f"### {CATEGORY_TITLE}", "", _md_row(headers), _md_row(["---"] * len(headers))]
+            lines += [_md_row(cells) for cells in rows]
+            lines.append("")
         lines += [f"- {check.sentence()}" for check in comparison.categories.lossless]
     lines += [f"- ⚠ {warning}" for warning in comparison.warnings]
     speculation = _speculation(comparison)
@@ -75,6 +81,12 @@ def comparison_csv(comparison: Comparison) -> str:
         values = ["" if value is None else repr(value) for value in row.values]
         shown = ["" if row.ratios[i] is None else f"{row.ratios[i]:.6g}" for i in ratios]
         writer.writerow([row.group, row.key, row.label, row.spec.unit, row.better or "", *values, *shown])
+    if comparison.categories is not None and comparison.categories.columns:
+        # A second table below the first, as the terminal and the page show it: a row per category.
+        headers, rows = category_table(comparison.categories)
+        writer.writerow([])
+        writer.writerow(["per category", *headers])
+        writer.writerows(["per category", *cells] for cells in rows)
     return out.getvalue()
 
 

@@ -9,6 +9,8 @@ from html import escape
 
 from specbench import __version__
 from specbench.compare import Comparison
+from specbench.compare.categories import CategoryComparison
+from specbench.report.categories import CATEGORY_TITLE, category_table
 from specbench.report.comparison.cells import (
     column_title,
     fact_rows,
@@ -59,6 +61,11 @@ def comparison_page(
         _tables(comparison),
     ]
     parts += [f'<p class="speedup">{escape(sentence)}</p>' for sentence in comparison.speedups]
+    if comparison.categories is not None:
+        parts.append(_category_table(comparison.categories))
+        parts += [
+            f'<p class="note">{escape(check.sentence())}</p>' for check in comparison.categories.lossless
+        ]
     parts += [f'<p class="warning">⚠ {escape(warning)}</p>' for warning in comparison.warnings]
     if plots is not None:
         parts.append("<h2>Plots</h2>")
@@ -72,6 +79,15 @@ def comparison_page(
     stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     parts.append(f'<p class="note">Written by specbench {escape(__version__)} on {stamp}.</p></body></html>')
     return "\n".join(parts) + "\n"
+
+
+def _category_table(categories: CategoryComparison) -> str:
+    if not categories.columns:
+        return ""
+    headers, rows = category_table(categories)
+    head = "".join(f"<th>{escape(header)}</th>" for header in headers)
+    body = "".join("<tr>" + "".join(f"<td>{escape(cell)}</td>" for cell in cells) + "</tr>" for cells in rows)
+    return f"<h2>{escape(CATEGORY_TITLE)}</h2><table><tr>{head}</tr>{body}</table>"
 
 
 # Columns of figures one table holds and still reads at 1280 px (about 120 px each beside the names).
