@@ -11,7 +11,7 @@ every measured request is sent and counted.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
@@ -187,6 +187,17 @@ async def probe_features(
 def stream_refusal(data: bytes) -> tuple[int | None, str] | None:
     """The error a 200 stream carries instead of tokens (vLLM answers an out-of-vocabulary prompt so), as
     (the status its body names, its message); None for a stream without an error event."""
+    for chunk in _json_chunks(data):
+        if "error" in chunk or chunk.get("object") == "error":
+            error = chunk.get("error")
+            code = error.get("code") if isinstance(error, dict) else chunk.get("code")
+            message = error_message(chunk) or "(no message)"
+            return (code if isinstance(code, int) else None), one_line(message)
+    return None
+
+
+def _json_chunks(data: bytes) -> Iterator[dict[str, Any]]:
+    """The JSON objects of a whole SSE answer (the probe's), [DONE] and anything unreadable left out."""
     for event in SseDecoder().feed(data + b"\n\n"):
         payload = event_data(event)
         if payload is None or payload == b"[DONE]":
@@ -195,12 +206,8 @@ def stream_refusal(data: bytes) -> tuple[int | None, str] | None:
             chunk = orjson.loads(payload)
         except orjson.JSONDecodeError:
             continue
-        if isinstance(chunk, dict) and ("error" in chunk or chunk.get("object") == "error"):
-            error = chunk.get("error")
-            code = error.get("code") if isinstance(error, dict) else chunk.get("code")
-            message = error_message(chunk) or "(no message)"
-            return (code if isinstance(code, int) else None), one_line(message)
-    return None
+        if isinstance(chunk, dict):
+            yield chunk
 
 
 def _vocabulary_hint(message: str) -> str:
@@ -215,15 +222,8 @@ def _vocabulary_hint(message: str) -> str:
 def _usage_seen(data: bytes) -> Usage:
     """Whether the probe's answer carried usage in its token chunks, only at the end, or not at all."""
     usage: Usage = "none"
-    for event in SseDecoder().feed(data + b"\n\n"):
-        payload = event_data(event)
-        if payload is None or payload == b"[DONE]":
-            continue
-        try:
-            chunk = orjson.loads(payload)
-        except orjson.JSONDecodeError:
-            continue
-        if not isinstance(chunk, dict) or not chunk.get("usage"):
+    for chunk in _json_chunks(data):
+        if not chunk.get("usage"):
             continue
         # A token chunk (it has choices; the closing usage chunk has none) that counts tokens: usage comes
         # with every chunk. Its text may be empty: a server started without a tokenizer streams no text.
