@@ -56,7 +56,9 @@ def test_a_sampled_point_gives_the_section_its_roofline_and_the_figures(monkeypa
     assert telemetry.section.roofline is not None
     assert telemetry.section.roofline.tensor_parallel_size == 2
     assert telemetry.figures["decode_roofline_tok_s"] == pytest.approx(2 * 293.9, abs=0.2)
-    assert telemetry.figures["energy_j"] == pytest.approx(600 * telemetry.section.window_s, rel=1e-3)
+    # The counter is read by the sampler's thread near each edge of the window, not at the edge itself: a busy
+    # machine moves those reads by a few ms of the 50 ms window, so the margin is a share of it.
+    assert telemetry.figures["energy_j"] == pytest.approx(600 * telemetry.section.window_s, rel=0.05)
     assert telemetry.figures["joules_per_output_token"] is None  # no request finished
 
 
