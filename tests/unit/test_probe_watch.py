@@ -17,6 +17,7 @@ from specbench.runner.dispatcher import RunOutcome, RunProgress, run_workload
 from specbench.session.probe_watch import ProbeRules, ProbeWatch
 from specbench.workload.arrivals import arrival_times
 from specbench.workload.types import PlannedRequest, Workload
+from tests.queue_reports import one_token_record
 
 SLOTS, TOKENS, TOKEN_DELAY_MS = 2, 10, 10.0
 CAPACITY = SLOTS / ((TOKENS - 1) * TOKEN_DELAY_MS / 1000)
@@ -64,19 +65,7 @@ def probe(rate: float, window_s: float, probe_rules: ProbeRules) -> tuple[RunOut
 
 
 def finished(request_id: int, scheduled_s: float, ttft_ms: float) -> RequestRecord:
-    first = scheduled_s + ttft_ms / 1000
-    return RequestRecord(
-        request_id=request_id,
-        scheduled_s=scheduled_s,
-        ready_s=scheduled_s,
-        sent_s=scheduled_s,
-        prompt_tokens=2,
-        expected_output_tokens=1,
-        chunk_times_s=[first],
-        chunk_tokens=[1],
-        end_s=first,
-        output_tokens=1,
-    )
+    return one_token_record(request_id, scheduled_s, scheduled_s + ttft_ms / 1000, prompt_tokens=2)
 
 
 def test_the_probe_ends_once_misses_exceed_what_the_target_allows():

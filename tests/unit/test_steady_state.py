@@ -8,23 +8,12 @@ import pytest
 from specbench.config import SloConfig
 from specbench.records import RequestRecord
 from specbench.session.steady_state import MAX_TRANSIENT_SHARE, in_flight, steady_state, transient_end_s
+from tests.queue_reports import one_token_record
 
 
 def record(request_id: int, sent_s: float, latency_s: float) -> RequestRecord:
     """A one-token request sent at `sent_s` that ends `latency_s` later (TTFT = E2EL)."""
-    end = sent_s + latency_s
-    return RequestRecord(
-        request_id=request_id,
-        scheduled_s=sent_s,
-        ready_s=sent_s,
-        sent_s=sent_s,
-        prompt_tokens=4,
-        expected_output_tokens=1,
-        chunk_times_s=[end],
-        chunk_tokens=[1],
-        end_s=end,
-        output_tokens=1,
-    )
+    return one_token_record(request_id, sent_s, sent_s + latency_s)
 
 
 def test_in_flight_counts_requests_sent_and_not_yet_ended():
