@@ -10,6 +10,9 @@ the per-category figures take per request.
     python3 benchmarks/category_overhead.py                              # echo engine: the harness alone
     python3 benchmarks/category_overhead.py --engine vllm --model /models/qwen3-8b --dummy-weights \\
         --num-prompts 2000 --input-len 512 --output-len 256 --method speculative --spec-method ngram
+    python3 benchmarks/category_overhead.py --engine vllm --model /root/models/qwen3-8b --dummy-weights \
+        --method speculative --spec-method draft_model --draft-model /root/models/qwen3-0.6b \
+        --synthetic-acceptance 2.5 --num-prompts 500 --input-len 256 --output-len 128 --rounds 3
 
 With dummy weights every acceptance figure is meaningless; this measures speed only.
 """
@@ -74,27 +77,45 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--dummy-weights", action="store_true")
     parser.add_argument("--method", default="target-ar")
     parser.add_argument("--spec-method", default="ngram")
+    parser.add_argument("--draft-model", type=Path, help="with --spec-method draft_model")
+    parser.add_argument("--num-speculative-tokens", type=int, default=3)
+    parser.add_argument("--synthetic-acceptance", type=float, help="vLLM on a GPU: accept at this mean length")
     parser.add_argument("--num-prompts", type=int, help="default: 20000 (echo), 500 (a model)")
     parser.add_argument("--input-len", type=int, default=64)
     parser.add_argument("--output-len", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=5, help="pairs of runs, the order alternating")
     parser.add_argument("--kv-cache-space", type=float, help="vLLM CPU backend: KV cache GiB")
     parser.add_argument("--enforce-eager", action="store_true")
+    parser.add_argument("--max-model-len", type=int)
+    parser.add_argument("--max-num-seqs", type=int)
+    parser.add_argument("--max-num-batched-tokens", type=int)
     return parser.parse_args(argv)
 
 
 def build_config(args: argparse.Namespace) -> RunConfig:
     settings: dict = {"engine": args.engine, "method": args.method, "dummy_weights": args.dummy_weights}
-    settings["speculative"] = {"spec_method": args.spec_method}
+    settings["speculative"] = {
+        "spec_method": args.spec_method,
+        "num_speculative_tokens": args.num_speculative_tokens,
+        "synthetic_acceptance_length": args.synthetic_acceptance,
+    }
     if args.model is not None:
         settings["model"] = args.model
+    if args.draft_model is not None:
+        settings["draft_model"] = args.draft_model
     elif args.engine != "echo":
         from specbench.tiny_model import ensure_tiny_models
 
         models = ensure_tiny_models()
         settings.update(model=models.target, draft_model=models.draft)
     if args.engine == "vllm":
-        settings["vllm"] = {"enforce_eager": args.enforce_eager, "kv_cache_space_gb": args.kv_cache_space}
+        settings["vllm"] = {
+            "enforce_eager": args.enforce_eager,
+            "kv_cache_space_gb": args.kv_cache_space,
+            "max_model_len": args.max_model_len,
+            "max_num_seqs": args.max_num_seqs,
+            "max_num_batched_tokens": args.max_num_batched_tokens,
+        }
     return RunConfig.model_validate(settings)
 
 

@@ -162,8 +162,8 @@ SEARCH_SLO=(--slo-ttft-ms 500 --slo-tpot-ms 50)
 
 search() {
   say "vLLM: the highest rate at which 95 % of requests meet TTFT ≤ 500 ms and TPOT ≤ 50 ms (confirmed)"
-  timeout -s INT 570 $PY -m specbench run "${SEARCH_LOAD[@]}" --num-prompts 200 --find-max-rate "${SEARCH_SLO[@]}" \
-    --goodput-target 0.95 --rate-precision 5% --probe-seconds 15 --max-probes 7 --confirm-factor 4 \
+  timeout -s INT 340 $PY -m specbench run "${SEARCH_LOAD[@]}" --num-prompts 200 --find-max-rate "${SEARCH_SLO[@]}" \
+    --goodput-target 0.95 --rate-precision 5% --probe-seconds 12 --max-probes 6 --confirm-factor 4 \
     --output-dir "$OUT/search" > "$OUT/search.txt" 2>&1
   echo "exit code: $?"; tail -n 45 "$OUT/search.txt"
 }
@@ -173,14 +173,14 @@ sustain() {
   index=$(ls -t "$OUT"/search/*/index.json 2> /dev/null | head -n 1)
   [ -n "$index" ] || { echo "run the search stage first"; return 1; }
   say "60 s at the rate found and at the bracket's upper end, one engine session (expect ≥ 95 % at the first)"
-  timeout -s INT 570 $PY benchmarks/slo_search_check.py --from-index "$index" --upper --seeds 1 --sustain-s 60 \
+  timeout -s INT 220 $PY benchmarks/slo_search_check.py --from-index "$index" --upper --seeds 1 --sustain-s 60 \
     --engine-args "${SEARCH_LOAD[*]}" --slo "${SEARCH_SLO[*]}" | tee "$OUT/sustain.txt"
 }
 
 # Issue 24 (b): two points of one session, the second beside LLM.generate of 64 distinct prompts in this call.
 prefix() {
   say "--rate inf --max-concurrency 1,64 --num-prompts 64, 256/128 (expect hit rate 0, ratio within 3 %)"
-  timeout -s INT 570 $PY benchmarks/prefix_cache_check.py --model "$MODEL" --dummy-weights --input-len 256 \
+  timeout -s INT 150 $PY benchmarks/prefix_cache_check.py --model "$MODEL" --dummy-weights --input-len 256 \
     --output-len 128 --prompts 64 --passes 3 | tee "$OUT/prefix.txt"
 }
 
@@ -194,7 +194,8 @@ conversations() {
   for caching in on off; do
     local flag=--enable-prefix-caching
     [ "$caching" = off ] && flag=--no-enable-prefix-caching
-    $PY -m specbench run "${VLLM_DUMMY[@]}" "${load[@]}" $flag --output "$OUT/workloads/conversations_$caching.json" \
+    timeout -s INT 170 $PY -m specbench run "${VLLM_DUMMY[@]}" "${load[@]}" $flag \
+      --output "$OUT/workloads/conversations_$caching.json" \
       | tee "$OUT/conversations_$caching.txt" | tail -n 14
   done
 }
@@ -206,7 +207,8 @@ shared_prefix() {
   for caching in on off; do
     local flag=--enable-prefix-caching
     [ "$caching" = off ] && flag=--no-enable-prefix-caching
-    $PY -m specbench run "${VLLM_DUMMY[@]}" "${load[@]}" $flag --output "$OUT/workloads/prefix_$caching.json" \
+    timeout -s INT 90 $PY -m specbench run "${VLLM_DUMMY[@]}" "${load[@]}" $flag \
+      --output "$OUT/workloads/prefix_$caching.json" \
       > "$OUT/prefix_$caching.txt" 2>&1
     echo "exit code: $?"; grep -E "TTFT|throughput|Prefix|prefix" "$OUT/prefix_$caching.txt" | head -n 12
   done
@@ -215,7 +217,7 @@ shared_prefix() {
 trace() {
   say "a Mooncake-layout trace (timestamp ms, input_length, output_length, hash_ids of 512-token blocks) at 2x"
   # The published traces are not fetched here (no network on the GPU machine): the same layout, written with
-  # their shape (a shared first block, sessions reusing their blocks), 4 minutes of trace -> 2 minutes at 2x.
+  # their shape (a shared first block, sessions reusing their blocks); 2 of its 4 minutes replayed at 2x: 1 minute.
   $PY - "$OUT/mooncake_layout_trace.jsonl" <<'EOF2'
 import json, random, sys
 rng = random.Random(0)
@@ -237,7 +239,8 @@ with open(sys.argv[1], "w") as f:
     f.writelines(json.dumps(r) + "\n" for r in rows)
 print(f"{len(rows)} requests, {next_block} blocks")
 EOF2
-  $PY -m specbench run "${VLLM_DUMMY[@]}" --trace "$OUT/mooncake_layout_trace.jsonl" --trace-speed 2 --trace-window 0:240 --seed 0 \
+  timeout -s INT 120 $PY -m specbench run "${VLLM_DUMMY[@]}" --trace "$OUT/mooncake_layout_trace.jsonl" --trace-speed 2 \
+    --trace-window 0:120 --seed 0 \
     --enable-prefix-caching --window 10 --output "$OUT/workloads/trace_2x.json" > "$OUT/trace_2x.txt" 2>&1
   echo "exit code: $?"; tail -n 40 "$OUT/trace_2x.txt"
 }

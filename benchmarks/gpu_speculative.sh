@@ -1,8 +1,9 @@
 #!/bin/bash
 # The speculative-decoding measurements of docs/GPU_RESULTS.md, run ON the lent GPU (vLLM staged in /root/site,
 # dummy Qwen3 configs in /root/models). Results go to $OUT.
-#   batch1: vLLM's LLM.generate at batch 1 (AR, and draft model K=3 at synthetic acceptance 2.5) beside
-#           specbench's concurrency-1 AR and speculative points, in one call
+#   batch1:     vLLM's LLM.generate and AsyncLLM at batch 1 (draft model K=3, synthetic acceptance 2.5) beside
+#               specbench's concurrency-1 speculative point, in one call
+#   categories: issue 27's category-path overhead with the same engine settings
 #   plan:   AR + synthetic acceptance 1.5,2.5,3.5 (K=3) × concurrency 1,8,32,128: the speculative report
 set -u
 M=/root/models/qwen3-8b
@@ -12,13 +13,28 @@ COMMON=(--engine vllm --model "$M" --draft-model "$D" --dummy-weights --input-le
         --max-num-seqs 128 --max-num-batched-tokens 8192 --max-model-len 2048 --num-speculative-tokens 3)
 case "$1" in
 batch1)
+    # vLLM's two front ends and specbench, speculative at batch 1, each its own process and engine start. The
+    # first start compiles (cold torch.compile and autotune caches); the others load what it saved, so the
+    # first LLM.generate runs again last to tell a cold-start process from the front end itself.
     nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
-    python3 benchmarks/speculative_llm_generate.py --model "$M" --num-prompts 8 2>"$OUT/llm_ar.err" | tee "$OUT/llm_ar.json"
-    python3 benchmarks/speculative_llm_generate.py --model "$M" --draft-model "$D" --k 3 --synthetic-acceptance 2.5 \
-        --num-prompts 8 2>"$OUT/llm_spec.err" | tee "$OUT/llm_spec.json"
-    python3 -m specbench run "${COMMON[@]}" --method target-ar,speculative --synthetic-acceptance 2.5 \
-        --max-concurrency 1 --num-prompts 8 --warmup 2 --output-dir "$OUT/batch1" >"$OUT/batch1.log" 2>&1
-    echo "specbench rc=$?"; tail -60 "$OUT/batch1.log"
+    REF=(--model "$M" --draft-model "$D" --k 3 --synthetic-acceptance 2.5 --num-prompts 8)
+    step() { local name=$1 limit=$2; shift 2; SECONDS=0
+             timeout -s INT "$limit" "$@" > "$OUT/$name.json" 2> "$OUT/$name.err"
+             echo "$name rc=$? ${SECONDS}s: $(tail -n 1 "$OUT/$name.json" | cut -c1-400)"; }
+    step llm_spec_first 200 python3 benchmarks/speculative_llm_generate.py "${REF[@]}" --api llm
+    SECONDS=0
+    timeout -s INT 110 python3 -m specbench run "${COMMON[@]}" --method speculative --synthetic-acceptance 2.5 \
+        --max-concurrency 1 --num-prompts 8 --warmup 2 --output-dir "$OUT/batch1" > "$OUT/batch1.log" 2>&1
+    echo "specbench rc=$? ${SECONDS}s"; grep -E "tok/s|TPOT|accept|started" "$OUT/batch1.log" | head -n 20
+    step asyncllm_spec 110 python3 benchmarks/speculative_llm_generate.py "${REF[@]}" --api asyncllm
+    step llm_spec_again 110 python3 benchmarks/speculative_llm_generate.py "${REF[@]}" --api llm
+    ;;
+categories)
+    # Issue 27: the category path against the same workload without categories, same engine settings as batch1.
+    timeout -s INT "${2:-150}" python3 benchmarks/category_overhead.py --engine vllm --model "$M" --dummy-weights \
+        --method speculative --spec-method draft_model --draft-model "$D" --synthetic-acceptance 2.5 \
+        --num-prompts 256 --input-len 256 --output-len 128 --rounds 3 --max-model-len 2048 --max-num-seqs 128 \
+        --max-num-batched-tokens 8192 2> "$OUT/categories.err" | tee "$OUT/categories.txt"
     ;;
 plan)
     timeout "${2:-560}" python3 -m specbench run "${COMMON[@]}" --method target-ar,speculative \
