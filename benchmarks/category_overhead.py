@@ -79,7 +79,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--spec-method", default="ngram")
     parser.add_argument("--draft-model", type=Path, help="with --spec-method draft_model")
     parser.add_argument("--num-speculative-tokens", type=int, default=3)
-    parser.add_argument("--synthetic-acceptance", type=float, help="vLLM on a GPU: accept at this mean length")
+    parser.add_argument("--synthetic-acceptance", type=float, help="vLLM, GPU only: mean acceptance length")
     parser.add_argument("--num-prompts", type=int, help="default: 20000 (echo), 500 (a model)")
     parser.add_argument("--input-len", type=int, default=64)
     parser.add_argument("--output-len", type=int, default=64)

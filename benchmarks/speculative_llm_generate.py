@@ -64,8 +64,10 @@ def main() -> None:
     }
     rng = random.Random(0)
 
+    top = 300 if args.cpu else 30000  # the tiny model's vocabulary, or well inside Qwen3's
+
     def prompt() -> dict:
-        return {"prompt_token_ids": [rng.randrange(100, 300 if args.cpu else 30000) for _ in range(args.input_len)]}
+        return {"prompt_token_ids": [rng.randrange(100, top) for _ in range(args.input_len)]}
 
     prompts = [prompt() for _ in range(args.warmup + args.num_prompts)]
     run = _run_llm if args.api == "llm" else _run_asyncllm
@@ -100,7 +102,10 @@ def _sampling_params(args: argparse.Namespace, final_only: bool) -> Any:
     )
 
 
-def _run_llm(engine_kwargs: dict, prompts: list[dict], args: argparse.Namespace) -> tuple[list, float, dict]:
+Timed = tuple[list, float, dict]  # the timed outputs, their seconds, the spec-decode counters they added
+
+
+def _run_llm(engine_kwargs: dict, prompts: list[dict], args: argparse.Namespace) -> Timed:
     from vllm import LLM
 
     llm = LLM(**engine_kwargs)
@@ -116,13 +121,13 @@ def _run_llm(engine_kwargs: dict, prompts: list[dict], args: argparse.Namespace)
     return outputs, elapsed, _difference(_spec_counters(llm.get_metrics()), before)
 
 
-def _run_asyncllm(engine_kwargs: dict, prompts: list[dict], args: argparse.Namespace) -> tuple[list, float, dict]:
+def _run_asyncllm(engine_kwargs: dict, prompts: list[dict], args: argparse.Namespace) -> Timed:
     from vllm.engine.arg_utils import AsyncEngineArgs
     from vllm.usage.usage_lib import UsageContext
     from vllm.v1.engine.async_llm import AsyncLLM
     from vllm.v1.metrics.reader import get_metrics_snapshot
 
-    async def go() -> tuple[list, float, dict]:
+    async def go() -> Timed:
         engine = AsyncLLM.from_engine_args(
             AsyncEngineArgs(**engine_kwargs), usage_context=UsageContext.OPENAI_API_SERVER
         )
