@@ -15,7 +15,7 @@ from specbench.config import EngineName
 from specbench.engines.args import EchoArgs, EngineArgs, OpenAIArgs, TransformersArgs, VllmArgs
 from specbench.engines.base import Engine
 from specbench.engines.context import ContextLimit, transformers_context_limit, vllm_context_limit
-from specbench.errors import EngineStartError
+from specbench.errors import ConfigError, EngineStartError
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +37,9 @@ class EngineSpec:
     needs_tokenizer: bool = False
     # What it is given of a run: the session layer builds one from the plan (session/engine_args.py).
     args: type[EngineArgs] = EngineArgs
+    # Raises the one-line ConfigError where it cannot set the acceptance of speculative decoding
+    # (--synthetic-acceptance); checked for every session of a plan before any engine starts.
+    check_synthetic_acceptance: Callable[[Any], None] = lambda _: None
 
     def ignored_settings(self, chosen: Collection[str]) -> list[str]:
         """Settings the user chose that this engine does not read: those some engine reads, but not among
@@ -81,6 +84,33 @@ def _openai(args: OpenAIArgs) -> Engine:
     return OpenAIEngine(args)
 
 
+def _refuse_synthetic(message: str) -> Callable[[Any], None]:
+    def refuse(_: Any) -> None:
+        raise ConfigError(message)
+
+    return refuse
+
+
+def _vllm_synthetic(args: VllmArgs) -> None:
+    from specbench.engines.vllm.args import check_synthetic_platform, detect_platform
+
+    try:
+        platform = detect_platform()
+    except ImportError:
+        return  # vLLM is missing: starting it says so, in its own words
+    check_synthetic_platform(args, platform)
+
+
+SYNTHETIC_SERVED = (
+    "--synthetic-acceptance cannot reach a served model: start vllm serve with --speculative-config "
+    '\'{"method": "draft_model", "model": DRAFT, "num_speculative_tokens": 3, "rejection_sample_method": '
+    '"synthetic", "synthetic_acceptance_length": 2.5}\' and drop the flag here (docs/VLLM_INTEGRATION.md)'
+)
+SYNTHETIC_TRANSFORMERS = (
+    "--synthetic-acceptance is for vLLM (on a GPU) and the echo engine: Transformers verifies every draft "
+    "itself; drop the flag, or use --engine vllm"
+)
+
 ENGINES: dict[EngineName, EngineSpec] = {
     EngineName.transformers: EngineSpec(
         EngineName.transformers,
@@ -89,13 +119,28 @@ ENGINES: dict[EngineName, EngineSpec] = {
         "transformers",
         transformers_context_limit,
         args=TransformersArgs,
+        check_synthetic_acceptance=_refuse_synthetic(SYNTHETIC_TRANSFORMERS),
     ),
-    EngineName.vllm: EngineSpec(EngineName.vllm, _vllm, True, "vllm", vllm_context_limit, args=VllmArgs),
+    EngineName.vllm: EngineSpec(
+        EngineName.vllm,
+        _vllm,
+        True,
+        "vllm",
+        vllm_context_limit,
+        args=VllmArgs,
+        check_synthetic_acceptance=_vllm_synthetic,
+    ),
     EngineName.echo: EngineSpec(
         EngineName.echo, _echo, False, "echo", measures_inference=False, args=EchoArgs
     ),
     EngineName.openai: EngineSpec(
-        EngineName.openai, _openai, False, "openai", needs_tokenizer=True, args=OpenAIArgs
+        EngineName.openai,
+        _openai,
+        False,
+        "openai",
+        needs_tokenizer=True,
+        args=OpenAIArgs,
+        check_synthetic_acceptance=_refuse_synthetic(SYNTHETIC_SERVED),
     ),
 }
 # Every setting some engine reads: a chosen setting outside these (the workload, the output) is no engine's.

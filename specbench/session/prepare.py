@@ -7,15 +7,16 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from specbench.config import RunConfig
+from specbench.engines.registry import engine_spec
 from specbench.results.files import check_writable, result_path
 from specbench.results.sweep import SessionSummary
+from specbench.session.engine_args import engine_args
 from specbench.session.engine_log import EngineLog
 from specbench.session.layout import RunLayout
 from specbench.session.models import check_context, ignored_settings_notes, resolve_models, workload_tokenizer
 from specbench.session.points import ListedPoints, PointGenerator, PointSource, PointSpec
 from specbench.session.slo_search import MaxRateSearch
 from specbench.session.sweep import RateSweep
-from specbench.session.synthetic import check_synthetic_acceptance
 from specbench.session.workload_notes import question_notes, speculation_notes
 from specbench.settings import SessionPlan
 from specbench.workload.builder import build_workload
@@ -44,7 +45,9 @@ def prepare_plan(layout: RunLayout) -> list[PreparedSession]:
     dry run make the same checks. Raises ConfigError on the first problem."""
     # A head-to-head must not fail on its last combination's bad dataset after the first ran ten minutes.
     for session_plan in layout.plan.sessions:
-        check_synthetic_acceptance(session_plan.config)
+        config = session_plan.config
+        if config.is_speculative and config.speculative.synthetic:
+            engine_spec(config.engine).check_synthetic_acceptance(engine_args(config))
     prepared = [prepare_session(session_plan, layout) for session_plan in layout.plan.sessions]
     first = layout.plan.sessions[0].config
     where = "--output" if layout.directory is None and first.output.path is not None else "--output-dir"
