@@ -180,7 +180,7 @@ sustain() {
 # Issue 24 (b): two points of one session, the second beside LLM.generate of 64 distinct prompts in this call.
 prefix() {
   say "--rate inf --max-concurrency 1,64 --num-prompts 64, 256/128 (expect hit rate 0, ratio within 3 %)"
-  timeout -s INT 150 $PY benchmarks/prefix_cache_check.py --model "$MODEL" --dummy-weights --input-len 256 \
+  timeout -s INT 200 $PY benchmarks/prefix_cache_check.py --model "$MODEL" --dummy-weights --input-len 256 \
     --output-len 128 --prompts 64 --passes 2 | tee "$OUT/prefix.txt"
 }
 

@@ -20,18 +20,18 @@ batch1)
     REF=(--model "$M" --draft-model "$D" --k 3 --synthetic-acceptance 2.5 --num-prompts 8)
     step() { local name=$1 limit=$2; shift 2; SECONDS=0
              timeout -s INT "$limit" "$@" > "$OUT/$name.json" 2> "$OUT/$name.err"
-             echo "$name rc=$? ${SECONDS}s: $(tail -n 1 "$OUT/$name.json" | cut -c1-400)"; }
-    step llm_spec_first 200 python3 benchmarks/speculative_llm_generate.py "${REF[@]}" --api llm
+             echo "$name rc=$? ${SECONDS}s: $(grep "^{" "$OUT/$name.json" | tail -n 1 | cut -c1-900)"; }
+    step llm_spec_first 170 python3 benchmarks/speculative_llm_generate.py "${REF[@]}" --api llm
     SECONDS=0
-    timeout -s INT 110 python3 -m specbench run "${COMMON[@]}" --method speculative --synthetic-acceptance 2.5 \
+    timeout -s INT 90 python3 -m specbench run "${COMMON[@]}" --method speculative --synthetic-acceptance 2.5 \
         --max-concurrency 1 --num-prompts 8 --warmup 2 --output-dir "$OUT/batch1" > "$OUT/batch1.log" 2>&1
     echo "specbench rc=$? ${SECONDS}s"; grep -E "tok/s|TPOT|accept|started" "$OUT/batch1.log" | head -n 20
-    step asyncllm_spec 110 python3 benchmarks/speculative_llm_generate.py "${REF[@]}" --api asyncllm
-    step llm_spec_again 110 python3 benchmarks/speculative_llm_generate.py "${REF[@]}" --api llm
+    step asyncllm_spec 80 python3 benchmarks/speculative_llm_generate.py "${REF[@]}" --api asyncllm
+    step llm_spec_again 80 python3 benchmarks/speculative_llm_generate.py "${REF[@]}" --api llm
     ;;
 categories)
     # Issue 27: the category path against the same workload without categories, same engine settings as batch1.
-    timeout -s INT "${2:-150}" python3 benchmarks/category_overhead.py --engine vllm --model "$M" --dummy-weights \
+    timeout -s INT "${2:-120}" python3 benchmarks/category_overhead.py --engine vllm --model "$M" --dummy-weights \
         --method speculative --spec-method draft_model --draft-model "$D" --synthetic-acceptance 2.5 \
         --num-prompts 256 --input-len 256 --output-len 128 --rounds 2 --max-model-len 2048 --max-num-seqs 128 \
         --max-num-batched-tokens 8192 2> "$OUT/categories.err" | tee "$OUT/categories.txt"
