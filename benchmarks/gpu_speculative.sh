@@ -14,20 +14,19 @@ COMMON=(--engine vllm --model "$M" --draft-model "$D" --dummy-weights --input-le
 case "$1" in
 batch1)
     # vLLM's two front ends and specbench, speculative at batch 1, each its own process and engine start. The
-    # first start compiles (cold torch.compile and autotune caches); the others load what it saved, so the
-    # first LLM.generate runs again last to tell a cold-start process from the front end itself.
+    # first start compiles (cold torch.compile caches) and the others load what it saved: AsyncLLM goes first,
+    # so a slow cold-start process and a slow LLM.generate front end tell themselves apart.
     nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
     REF=(--model "$M" --draft-model "$D" --k 3 --synthetic-acceptance 2.5 --num-prompts 8)
     step() { local name=$1 limit=$2; shift 2; SECONDS=0
              timeout -s INT "$limit" "$@" > "$OUT/$name.json" 2> "$OUT/$name.err"
              echo "$name rc=$? ${SECONDS}s: $(grep "^{" "$OUT/$name.json" | tail -n 1 | cut -c1-900)"; }
-    step llm_spec_first 170 python3 benchmarks/speculative_llm_generate.py "${REF[@]}" --api llm
+    step asyncllm_spec_first 170 python3 benchmarks/speculative_llm_generate.py "${REF[@]}" --api asyncllm
+    step llm_spec 80 python3 benchmarks/speculative_llm_generate.py "${REF[@]}" --api llm
     SECONDS=0
     timeout -s INT 90 python3 -m specbench run "${COMMON[@]}" --method speculative --synthetic-acceptance 2.5 \
         --max-concurrency 1 --num-prompts 8 --warmup 2 --output-dir "$OUT/batch1" > "$OUT/batch1.log" 2>&1
     echo "specbench rc=$? ${SECONDS}s"; grep -E "tok/s|TPOT|accept|started" "$OUT/batch1.log" | head -n 20
-    step asyncllm_spec 80 python3 benchmarks/speculative_llm_generate.py "${REF[@]}" --api asyncllm
-    step llm_spec_again 80 python3 benchmarks/speculative_llm_generate.py "${REF[@]}" --api llm
     ;;
 categories)
     # Issue 27: the category path against the same workload without categories, same engine settings as batch1.
