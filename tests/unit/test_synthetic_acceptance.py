@@ -80,6 +80,19 @@ def test_engines_that_cannot_set_acceptance_refuse_it_before_starting(engine, sa
     assert not any(tmp_path.iterdir())  # nothing ran, nothing written
 
 
+def test_vllms_cpu_build_refuses_it_in_a_dry_run_through_the_engines_own_check(tmp_path, capsys):
+    vllm = pytest.importorskip("vllm")
+    from specbench.engines.vllm.args import detect_platform
+
+    if not detect_platform().is_cpu:
+        pytest.skip(f"vLLM {vllm.__version__} here is not the CPU build")
+    args = ["run", "--engine", "echo,vllm", "--method", "target-ar,speculative"]
+    args += ["--synthetic-acceptance", "2", "--output-dir", str(tmp_path), "--dry-run"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "needs vLLM on a GPU" in err and "Traceback" not in err
+
+
 def test_compare_warns_when_synthetic_acceptance_sits_beside_measured_acceptance():
     spec = {"spec_num_draft_tokens": 300, "spec_acceptance_rate": 0.5}
     synthetic = make_result(method="speculative", metrics=spec).model_copy(
