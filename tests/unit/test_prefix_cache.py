@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from specbench.compare import compare_runs
+from specbench.engines.openai.prometheus import parse_families
 from specbench.engines.vllm.metrics import MetricsSnapshot, run_stats
 from specbench.results.model import BenchmarkResult, EngineSection, RunSection
 from specbench.results.prefix_cache import prefix_cache_warning
@@ -57,7 +57,7 @@ def test_a_served_vllms_prefix_cache_counters_are_read_from_its_metrics_text():
                 "",
             ]
         )
-        return MetricsSnapshot.from_families(text_string_to_metric_families(text), labels={"model_name": "m"})
+        return MetricsSnapshot.from_families(parse_families(text), labels={"model_name": "m"})
 
     stats = run_stats(snapshot(1000, 100), snapshot(17384, 15460), None)
     assert (stats["prefix_cache_queries"], stats["prefix_cache_hits"]) == (16384, 15360)
