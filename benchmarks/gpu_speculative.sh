@@ -30,7 +30,7 @@ batch1)
     ;;
 categories)
     # Issue 27: the category path against the same workload without categories, same engine settings as batch1.
-    timeout -s INT "${2:-120}" python3 benchmarks/category_overhead.py --engine vllm --model "$M" --dummy-weights \
+    timeout -s INT "${2:-300}" python3 benchmarks/category_overhead.py --engine vllm --model "$M" --dummy-weights \
         --method speculative --spec-method draft_model --draft-model "$D" --synthetic-acceptance 2.5 \
         --num-prompts 256 --input-len 256 --output-len 128 --rounds 2 --max-model-len 2048 --max-num-seqs 128 \
         --max-num-batched-tokens 8192 2> "$OUT/categories.err" | tee "$OUT/categories.txt"

@@ -511,19 +511,22 @@ class SweepConfig(_Section):
         "(5% or 0.05).",
     )
     probe_seconds: float = Field(
-        30.0, gt=0, description="SLO search: each probe sends for at least this long (plus its transient)."
+        30.0,
+        gt=0,
+        description="SLO search: each probe is judged on at least this long (plus its transient and tail).",
     )
     probe_requests: int = Field(
         200,
         ge=1,
-        description="SLO search: each probe sends at least this many requests (plus its transient).",
+        description="SLO search: each probe judges at least this many requests (plus transient and tail).",
     )
     max_probes: int = Field(12, ge=1, description="SLO search: give up after this many probes.")
     confirm_factor: float = Field(
         4.0,
         ge=0,
-        description="SLO search: confirm the rate found with one probe this many times as long as a probe "
-        "at that rate, stepping down by the precision while it fails; 0 = no confirmation.",
+        description="SLO search: confirm the rate found with one probe whose judged part is this many times "
+        "as long as a probe's at that rate, stepping down by the precision while it fails; 0 = no "
+        "confirmation.",
     )
     settle_s: float = Field(
         1.0,

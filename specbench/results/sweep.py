@@ -28,9 +28,18 @@ class ProbeOutcome(BaseModel):
         None,
         description="Share of the counted requests that met every SLO (failed requests count as misses).",
     )
-    counted_requests: int = Field(0, description="Requests sent after the transient: the ones judged.")
+    counted_requests: int = Field(
+        0, description="Requests sent between the transient and the tail: the ones judged."
+    )
     transient_s: float | None = Field(
         None, description="Requests scheduled before this many seconds were sent but left out of the verdict."
+    )
+    tail_s: float | None = Field(
+        None,
+        description=(
+            "Requests scheduled in the window's last this many seconds were sent to keep the load up while "
+            "the judged ones finished, and left out of the verdict."
+        ),
     )
     planned_s: float = Field(description="The probe's sending window.")
     duration_s: float | None = Field(None, description="How long the measured window really lasted.")

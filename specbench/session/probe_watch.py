@@ -37,11 +37,13 @@ class ProbeRules:
     rate: float  # requested req/s
     # Requests scheduled before this are the engine filling up: sent, but not judged.
     transient_s: float
+    # … and those scheduled from this on keep the load up while the judged ones finish: sent, not judged.
+    judged_end_s: float
     # The longest end-to-end latency a request can have and still meet every SLO, when the SLOs bound it.
     latency_bound_s: float | None
 
     def judged(self, record: RequestRecord) -> bool:
-        return record.scheduled_s >= self.transient_s
+        return self.transient_s <= record.scheduled_s < self.judged_end_s
 
     def met(self, record: RequestRecord) -> bool:
         return record.success and meets_slo(record, self.slo)
@@ -56,8 +58,8 @@ class ProbeWatch:
         self.abort = asyncio.Event()
         self.reason: str | None = None
         self._inner = inner
-        judged = sum(1 for r in workload.requests if r.scheduled_s >= rules.transient_s)
-        self._transient_planned = len(workload.requests) - judged
+        judged = sum(1 for r in workload.requests if rules.transient_s <= r.scheduled_s < rules.judged_end_s)
+        self._transient_planned = sum(1 for r in workload.requests if r.scheduled_s < rules.transient_s)
         self._allowed_misses = math.floor((1 - rules.target) * judged + 1e-9)
         self._misses = 0
         self._transient_finished = 0
@@ -68,9 +70,9 @@ class ProbeWatch:
     def write(self, record: RequestRecord) -> None:
         if self._inner is not None:
             self._inner.write(record)
-        if not self.rules.judged(record):
+        if record.scheduled_s < self.rules.transient_s:
             self._transient_finished += 1
-        elif not self.rules.met(record):
+        elif self.rules.judged(record) and not self.rules.met(record):
             self._misses += 1
             if self._misses > self._allowed_misses:
                 self._end(self._impossible(self._misses))
@@ -105,6 +107,8 @@ class ProbeWatch:
         """Judged requests in flight for longer than any request meeting the SLOs takes are misses already."""
         bound = self.rules.latency_bound_s
         if bound is None or now < self.rules.transient_s + bound + _SENT_MARGIN_S:
+            return None
+        if now > self.rules.judged_end_s + bound:  # the old ones in flight now include the tail's
             return None
         if progress.sent < self._transient_planned:
             return None

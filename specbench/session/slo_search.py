@@ -7,14 +7,16 @@ its lower end one that passed: while no probe failed the rate doubles, while non
 geometric midpoint of the bracket is probed until the bracket is narrower than --rate-precision of its lower
 end; the rate found is that lower end, so the true limit lies in [found, found × (1 + precision)).
 
-Each probe sends at its rate for max(--probe-seconds, --probe-requests / rate) plus its transient: the
-engine starts a probe empty, and reaches the backlog it holds at that rate after about one end-to-end
-latency (the time it takes to serve that backlog). Requests sent during the transient are measured but not
-judged. Where the SLOs bound the end-to-end latency (an E2EL SLO, or TTFT and TPOT SLOs with a fixed
-output length), that bound is the transient: a probe that passes has its requests finish within it;
-otherwise the transient is the probe's own 95th-percentile E2EL. That is the least transient: it lasts
-until the number of requests in flight reached its steady level (session/steady_state.py), and a probe whose
-latency still trends upward at its end does not pass.
+Each probe sends at its rate for max(--probe-seconds, --probe-requests / rate) plus a transient before and
+a tail after the part that is judged. The transient: the engine starts a probe empty, and reaches the backlog
+it holds at that rate after about one end-to-end latency. The tail: once sending stops the engine drains, and
+a request still being served then runs faster than it would under the load (continuous batching shares each
+step among the requests in flight), so the requests judged are those that finish while the load still
+arrives. Where the SLOs bound the end-to-end latency (an E2EL SLO, or TTFT and TPOT SLOs with a fixed output
+length), that bound is both: a judged request that meets the SLOs has finished within it. Otherwise both are
+the probe's own 95th-percentile E2EL. The transient is the least that is left out: it lasts until the number
+of requests in flight reached its steady level (session/steady_state.py), and a probe whose latency still
+trends upward at the end of its judged part does not pass.
 
 Short probes judge one draw of a few hundred requests near the knee, where a queue's slow swings decide the
 verdict: the rate found is confirmed by one probe --confirm-factor times as long before it is named, and the
@@ -53,25 +55,29 @@ def latency_bound_s(config: RunConfig) -> float | None:
     return min(bounds) / 1000 if bounds else None
 
 
-def probe_window_s(config: RunConfig, rate: float) -> float:
-    """How long a probe at `rate` sends: its minimum length, plus the transient when it is known up front."""
+def probe_window_s(config: RunConfig, rate: float, factor: float = 1.0) -> float:
+    """How long a probe at `rate` sends: `factor` × its minimum judged length, plus the transient before and
+    the tail after it where they are known up front."""
     sweep = config.sweep
-    return max(sweep.probe_seconds, sweep.probe_requests / rate) + (latency_bound_s(config) or 0.0)
+    judged = factor * max(sweep.probe_seconds, sweep.probe_requests / rate)
+    return judged + 2 * (latency_bound_s(config) or 0.0)
 
 
-def probe_rules(config: RunConfig, rate: float) -> ProbeRules:
+def probe_rules(config: RunConfig, rate: float, window_s: float) -> ProbeRules:
     bound = latency_bound_s(config)
     return ProbeRules(
         slo=config.slo,
         target=config.sweep.goodput_target,
         rate=rate,
         transient_s=bound or 0.0,
+        judged_end_s=window_s - (bound or 0.0),
         latency_bound_s=bound,
     )
 
 
 def judge(report: PointReport, rules: ProbeRules) -> ProbeOutcome:
-    """Pass when at least the target share of the requests sent after the transient met every SLO."""
+    """Pass when at least the target share of the requests sent between the transient and the tail met every
+    SLO."""
     config = report.spec.config
     metrics = report.result.metrics if report.result is not None else {}
     duration, sent = metrics.get("duration"), metrics.get("achieved_rate")
@@ -87,15 +93,18 @@ def judge(report: PointReport, rules: ProbeRules) -> ProbeOutcome:
     if report.error is not None or report.result is None:
         outcome.verdict, outcome.reason = "error", report.error or "no result"
         return outcome
-    transient = rules.latency_bound_s
-    if transient is None:
+    window = config.workload.duration or math.inf  # a point without a window is judged to its end
+    transient, end = rules.transient_s, rules.judged_end_s
+    if rules.latency_bound_s is None:
         latencies = [r.e2el_ms for r in report.records if r.success and r.e2el_ms is not None]
-        transient = float(np.percentile(latencies, 95)) / 1000 if latencies else math.inf
-    window = config.workload.duration or 0.0
+        tail = float(np.percentile(latencies, 95)) / 1000 if latencies else math.inf
+        transient, end = tail, window - tail
     steady = None
-    if math.isfinite(transient) and window > 0:
+    if math.isfinite(transient) and math.isfinite(window) and end > transient:
         # The least transient known in advance, lengthened until the queue reached its steady level.
-        steady = steady_state(report.records, window_s=window, slo=rules.slo, at_least_s=transient)
+        steady = steady_state(
+            report.records, window_s=window, slo=rules.slo, at_least_s=transient, judged_end_s=end
+        )
         transient = steady.transient_s
         outcome.in_flight_halves = [steady.first.in_flight, steady.second.in_flight]
         outcome.latency_halves_ms = {
@@ -103,8 +112,9 @@ def judge(report: PointReport, rules: ProbeRules) -> ProbeOutcome:
             for key in steady.second.latency_ms.keys() | steady.first.latency_ms.keys()
         }
         outcome.trend = "; ".join(steady.trends) or None
-    judged = [r for r in report.records if r.scheduled_s >= transient]
+    judged = [r for r in report.records if transient <= r.scheduled_s < end]
     outcome.transient_s = transient if math.isfinite(transient) else None
+    outcome.tail_s = window - end if math.isfinite(window) and math.isfinite(end) else None
     outcome.counted_requests = len(judged)
     if judged:
         outcome.goodput_fraction = sum(rules.met(r) for r in judged) / len(judged)
@@ -113,7 +123,9 @@ def judge(report: PointReport, rules: ProbeRules) -> ProbeOutcome:
     elif report.result.run.status != "completed":
         outcome.verdict, outcome.reason = "interrupted", "interrupted before its window ended"
     elif outcome.goodput_fraction is None:
-        outcome.reason = "no request was sent after the transient: the probe never reached a steady state"
+        outcome.reason = (
+            "no request was sent between the transient and the tail: the probe never reached a steady state"
+        )
     else:
         passed = outcome.goodput_fraction >= rules.target
         outcome.reason = (
@@ -164,9 +176,9 @@ class MaxRateSearch:
             if len(self._probes) >= self._config.sweep.max_probes:
                 self._stop_reason = f"stopped after {len(self._probes)} probes (--max-probes)"
                 return True
-            rules = probe_rules(self._config, next_rate)
             window = probe_window_s(self._config, next_rate)
-            resolved = with_rate(self._base, next_rate, PROBE, num_prompts=0, duration=window)
+            rules = probe_rules(self._config, next_rate, window)
+            resolved = self._probe_config(next_rate, window, PROBE)
             report = yield PointSpec(resolved, watch=rules)
             outcome = judge(report, rules)
             self._probes.append(outcome)
@@ -192,9 +204,9 @@ class MaxRateSearch:
         rate = self._passing.rate
         failed: list[str] = []
         for _ in range(MAX_STEP_DOWNS + 1):
-            rules = probe_rules(self._config, rate)
-            window = sweep.confirm_factor * probe_window_s(self._config, rate)
-            resolved = with_rate(self._base, rate, CONFIRMATION, num_prompts=0, duration=window)
+            window = probe_window_s(self._config, rate, sweep.confirm_factor)
+            rules = probe_rules(self._config, rate, window)
+            resolved = self._probe_config(rate, window, CONFIRMATION)
             report = yield PointSpec(resolved, watch=rules)
             outcome = judge(report, rules)
             outcome.confirmation = True
@@ -217,6 +229,18 @@ class MaxRateSearch:
         self._stop_reason += (
             f"; the confirmation failed at {', '.join(failed)} req/s: no rate found held its SLOs for long"
         )
+
+    def _probe_config(self, rate: float, window_s: float, source: str) -> ResolvedConfig:
+        """A probe's point: `rate` for `window_s`, with arrivals drawn from a seed of its own.
+
+        With one seed every probe would scale the same gaps, so all would go out the same share above or
+        below their rates (on an H100, 2–5 % below, every probe): the search would carry one draw's
+        deviation into its answer. A seed per probe (--seed + the probe's number) makes them independent.
+        """
+        resolved = with_rate(self._base, rate, source, num_prompts=0, duration=window_s)
+        seed = self._config.seed + len(self._probes) + 1
+        config = resolved.config.model_copy(update={"seed": seed})
+        return ResolvedConfig(config=config, sources={**resolved.sources, "seed": source})
 
     def _next_rate(self, rate: float) -> float | None:
         """Double while nothing failed, halve while nothing passed, then bisect the bracket."""

@@ -97,19 +97,25 @@ def steady_state(
     window_s: float,
     slo: SloConfig,
     at_least_s: float = 0.0,
+    judged_end_s: float | None = None,
 ) -> SteadyState:
-    """The transient, the judged part's halves, and the SLO latencies that still trend upward."""
+    """The transient, the judged part's halves, and the SLO latencies that still trend upward.
+
+    The judged part ends at `judged_end_s` (default: the window's end); requests sent after it are the tail
+    that keeps the load up while the judged ones finish.
+    """
+    end = window_s if judged_end_s is None else min(judged_end_s, window_s)
     latencies = [r.e2el_ms for r in records if r.success and r.e2el_ms is not None]
     smooth_s = float(np.median(latencies)) / 1000 if latencies else 0.0
-    transient = transient_end_s(records, window_s=window_s, smooth_s=smooth_s, at_least_s=at_least_s)
-    middle = (transient + window_s) / 2
-    judged = [r for r in records if r.scheduled_s >= transient]
+    transient = transient_end_s(records, window_s=end, smooth_s=smooth_s, at_least_s=at_least_s)
+    middle = (transient + end) / 2
+    judged = [r for r in records if transient <= r.scheduled_s < end]
     first = _half([r for r in judged if r.scheduled_s < middle], records, transient, middle)
-    second = _half([r for r in judged if r.scheduled_s >= middle], records, middle, window_s)
+    second = _half([r for r in judged if r.scheduled_s >= middle], records, middle, end)
     trends = []
     for key, label in (("ttft_ms", "TTFT"), ("tpot_ms", "TPOT"), ("e2el_ms", "E2EL")):
         limit = getattr(slo, key)
-        rise = _rise(judged, key, transient, window_s) if limit is not None else None
+        rise = _rise(judged, key, transient, end) if limit is not None else None
         if rise is not None and rise > TREND_SHARE * limit:
             before, after = first.latency_ms.get(key), second.latency_ms.get(key)
             halves = f"halves' means {before:.3g} → {after:.3g} ms, " if before and after else ""

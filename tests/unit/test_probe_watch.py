@@ -7,6 +7,7 @@ Timing tolerances are loose (a shared 2-core machine).
 from __future__ import annotations
 
 import asyncio
+import math
 
 import numpy as np
 
@@ -40,7 +41,14 @@ def poisson_workload(rate: float, window_s: float) -> Workload:
 
 
 def rules(rate: float, slo: SloConfig, bound_s: float | None, target: float = 0.95) -> ProbeRules:
-    return ProbeRules(slo=slo, target=target, rate=rate, transient_s=bound_s or 0.0, latency_bound_s=bound_s)
+    return ProbeRules(
+        slo=slo,
+        target=target,
+        rate=rate,
+        transient_s=bound_s or 0.0,
+        judged_end_s=math.inf,
+        latency_bound_s=bound_s,
+    )
 
 
 def probe(rate: float, window_s: float, probe_rules: ProbeRules) -> tuple[RunOutcome, ProbeWatch]:

@@ -121,16 +121,18 @@ def test_latency_bound_is_what_the_slos_allow_end_to_end():
     assert latency_bound_s(resolved(**{"slo.tpot_ms": None}).config) is None  # TTFT alone bounds no E2EL
 
 
-def test_a_probe_sends_for_its_minimum_plus_the_transient():
+def test_a_probe_sends_for_its_minimum_plus_the_transient_and_the_tail():
     config = resolved(**{"sweep.probe_seconds": 10.0, "sweep.probe_requests": 200}).config
-    assert probe_window_s(config, 5.0) == pytest.approx(200 / 5.0 + 0.2)  # the count decides at low rates
-    assert probe_window_s(config, 100.0) == pytest.approx(10.0 + 0.2)  # the time at high rates
+    # The SLOs bound a request's latency at 0.2 s: that long a transient before the judged part, a tail after.
+    assert probe_window_s(config, 5.0) == pytest.approx(200 / 5.0 + 0.4)  # the count decides at low rates
+    assert probe_window_s(config, 100.0) == pytest.approx(10.0 + 0.4)  # the time at high rates
+    assert probe_window_s(config, 100.0, 4.0) == pytest.approx(40.0 + 0.4)  # a confirmation: 4 × as long
 
 
 def test_verdict_counts_only_requests_sent_after_the_transient():
     base = resolved()
     spec = PointSpec(base)
-    rules = probe_rules(base.config, 10.0)
+    rules = probe_rules(base.config, 10.0, math.inf)
     # The first 10 requests arrive in the transient (before 0.2 s) and all miss; the 90 after all meet.
     records = [record(i, 0.01 * i, 500.0) for i in range(10)]
     records += [record(10 + i, 0.3 + 0.01 * i, 50.0) for i in range(90)]
@@ -140,10 +142,26 @@ def test_verdict_counts_only_requests_sent_after_the_transient():
     assert verdict.transient_s == pytest.approx(0.2)
 
 
+def test_requests_sent_in_the_tail_keep_the_load_up_but_are_not_judged():
+    # Once sending stops the engine drains and the last requests run faster than under the load: the
+    # window's last latency bound (0.2 s) sends on, unjudged, so every judged request finishes under load.
+    base = resolved(**{"workload.duration": 3.0})
+    spec = PointSpec(base)
+    rules = probe_rules(base.config, 40.0, 3.0)
+    judged = [record(i, 0.25 + 0.025 * i, 500.0) for i in range(100)]  # 0.25 … 2.725 s: all miss
+    drained = [record(100 + i, 2.8 + 0.025 * i, 50.0) for i in range(8)]  # 2.8 … 2.975 s: the tail meets
+    verdict = judge(report(spec, judged + drained), rules)
+    assert verdict.tail_s == pytest.approx(0.2)
+    assert verdict.transient_s is not None
+    after_transient = sum(r.scheduled_s >= verdict.transient_s for r in judged)
+    assert verdict.counted_requests == after_transient and verdict.goodput_fraction == 0.0
+    assert verdict.verdict == "fail"
+
+
 def test_verdict_fails_below_the_target_and_counts_failed_requests_as_misses():
     base = resolved()
     spec = PointSpec(base)
-    rules = probe_rules(base.config, 10.0)
+    rules = probe_rules(base.config, 10.0, math.inf)
     records = [record(i, 1.0 + 0.01 * i, 50.0) for i in range(94)]
     broken = record(94, 2.0, 50.0)
     broken.error = "RuntimeError: engine fell over"
@@ -157,15 +175,24 @@ def test_without_a_latency_bound_the_transient_is_the_probes_own_p95_latency():
     base = resolved(**{"slo.tpot_ms": None})
     spec = PointSpec(base)
     records = [record(i, 0.05 + 0.1 * i, 50.0) for i in range(100)]  # E2EL = 50 + 10 × 5 = 100 ms each
-    verdict = judge(report(spec, records), probe_rules(base.config, 10.0))
+    verdict = judge(report(spec, records), probe_rules(base.config, 10.0, math.inf))
     assert verdict.transient_s == pytest.approx(0.1)
     assert verdict.counted_requests == 99
+
+
+def test_without_a_latency_bound_the_tail_is_the_probes_own_p95_latency_too():
+    base = resolved(**{"slo.tpot_ms": None, "workload.duration": 10.0})
+    spec = PointSpec(base)
+    records = [record(i, 0.05 + 0.1 * i, 50.0) for i in range(100)]  # 0.05 … 9.95 s, 100 ms each
+    verdict = judge(report(spec, records), probe_rules(base.config, 10.0, 10.0))
+    assert verdict.transient_s == pytest.approx(0.1) and verdict.tail_s == pytest.approx(0.1)
+    assert verdict.counted_requests == 98  # 0.15 … 9.85 s
 
 
 def test_a_stopped_or_broken_probe_never_passes():
     base = resolved()
     spec = PointSpec(base)
-    rules = probe_rules(base.config, 10.0)
+    rules = probe_rules(base.config, 10.0, math.inf)
     good = [record(i, 1.0 + 0.01 * i, 50.0) for i in range(50)]
     stopped = judge(report(spec, good, status="interrupted", stopped_early="the queue kept growing"), rules)
     assert stopped.verdict == "fail" and "stopped early" in stopped.reason
@@ -232,8 +259,21 @@ def test_probes_are_rate_mode_windows_with_their_rules():
     spec = next(search.points())
     workload = spec.config.workload
     assert workload.num_requests is None and workload.rate == 8.0
-    assert workload.duration == pytest.approx(max(5.0, 200 / 8.0) + 0.2)
+    assert workload.duration == pytest.approx(max(5.0, 200 / 8.0) + 0.4)
     assert spec.watch is not None and spec.watch.latency_bound_s == pytest.approx(0.2)
+
+
+def test_every_probe_draws_its_own_arrivals():
+    # One seed for all would scale the same gaps: every probe off its rate by the same share.
+    search = MaxRateSearch(resolved(**{"workload.rate": 8.0, "seed": 7}))
+    points = search.points()
+    spec = next(points)
+    seeds = []
+    for entry in range(4):
+        seeds.append(spec.config.seed)
+        spec = points.send(probe_of(spec, meets=entry % 2 == 0, entry=entry))
+    assert seeds == [8, 9, 10, 11]
+    assert spec.resolved.sources["seed"] == "slo search probe"
 
 
 def test_the_rate_found_is_confirmed_by_one_probe_several_times_as_long():
@@ -244,7 +284,7 @@ def test_the_rate_found_is_confirmed_by_one_probe_several_times_as_long():
     assert found is not None and found.confirmation is not None
     assert rates[-1] == found.max_rate == found.bracket[0]
     assert found.confirmation.confirmation and found.confirmation.verdict == "pass"
-    assert found.confirmation.planned_s == pytest.approx(3.0 * probe_window_s(base.config, rates[-1]))
+    assert found.confirmation.planned_s == pytest.approx(probe_window_s(base.config, rates[-1], 3.0))
     assert found.chosen_entry == found.confirmation.entry == len(rates)
     assert [probe.confirmation for probe in found.probes].count(True) == 1
     assert "confirmed by a" in found.stop_reason
