@@ -231,16 +231,8 @@ class MaxRateSearch:
         )
 
     def _probe_config(self, rate: float, window_s: float, source: str) -> ResolvedConfig:
-        """A probe's point: `rate` for `window_s`, with arrivals drawn from a seed of its own.
-
-        With one seed every probe would scale the same gaps, so all would go out the same share above or
-        below their rates (on an H100, 2–5 % below, every probe): the search would carry one draw's
-        deviation into its answer. A seed per probe (--seed + the probe's number) makes them independent.
-        """
-        resolved = with_rate(self._base, rate, source, num_prompts=0, duration=window_s)
-        seed = self._config.seed + len(self._probes) + 1
-        config = resolved.config.model_copy(update={"seed": seed})
-        return ResolvedConfig(config=config, sources={**resolved.sources, "seed": source})
+        """A probe's point: `rate` for `window_s`, everything else as the session's."""
+        return with_rate(self._base, rate, source, num_prompts=0, duration=window_s)
 
     def _next_rate(self, rate: float) -> float | None:
         """Double while nothing failed, halve while nothing passed, then bisect the bracket."""

@@ -263,19 +263,6 @@ def test_probes_are_rate_mode_windows_with_their_rules():
     assert spec.watch is not None and spec.watch.latency_bound_s == pytest.approx(0.2)
 
 
-def test_every_probe_draws_its_own_arrivals():
-    # One seed for all would scale the same gaps: every probe off its rate by the same share.
-    search = MaxRateSearch(resolved(**{"workload.rate": 8.0, "seed": 7}))
-    points = search.points()
-    spec = next(points)
-    seeds = []
-    for entry in range(4):
-        seeds.append(spec.config.seed)
-        spec = points.send(probe_of(spec, meets=entry % 2 == 0, entry=entry))
-    assert seeds == [8, 9, 10, 11]
-    assert spec.resolved.sources["seed"] == "slo search probe"
-
-
 def test_the_rate_found_is_confirmed_by_one_probe_several_times_as_long():
     base = resolved(**{"workload.rate": 40.0, "sweep.confirm_factor": 3.0})
     search = MaxRateSearch(base)
