@@ -42,8 +42,9 @@ class ProbeRules:
     # The longest end-to-end latency a request can have and still meet every SLO, when the SLOs bound it.
     latency_bound_s: float | None
 
-    def judged(self, record: RequestRecord) -> bool:
-        return self.transient_s <= record.scheduled_s < self.judged_end_s
+    def judged(self, scheduled_s: float) -> bool:
+        """Whether a request due then counts in the verdict: sent after the transient, before the tail."""
+        return self.transient_s <= scheduled_s < self.judged_end_s
 
     def met(self, record: RequestRecord) -> bool:
         return record.success and meets_slo(record, self.slo)
@@ -58,7 +59,7 @@ class ProbeWatch:
         self.abort = asyncio.Event()
         self.reason: str | None = None
         self._inner = inner
-        judged = sum(1 for r in workload.requests if rules.transient_s <= r.scheduled_s < rules.judged_end_s)
+        judged = sum(1 for r in workload.requests if rules.judged(r.scheduled_s))
         self._transient_planned = sum(1 for r in workload.requests if r.scheduled_s < rules.transient_s)
         self._allowed_misses = math.floor((1 - rules.target) * judged + 1e-9)
         self._misses = 0
@@ -72,7 +73,7 @@ class ProbeWatch:
             self._inner.write(record)
         if record.scheduled_s < self.rules.transient_s:
             self._transient_finished += 1
-        elif self.rules.judged(record) and not self.rules.met(record):
+        elif self.rules.judged(record.scheduled_s) and not self.rules.met(record):
             self._misses += 1
             if self._misses > self._allowed_misses:
                 self._end(self._impossible(self._misses))

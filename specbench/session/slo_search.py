@@ -178,7 +178,7 @@ class MaxRateSearch:
                 return True
             window = probe_window_s(self._config, next_rate)
             rules = probe_rules(self._config, next_rate, window)
-            resolved = self._probe_config(next_rate, window, PROBE)
+            resolved = with_rate(self._base, next_rate, PROBE, num_prompts=0, duration=window)
             report = yield PointSpec(resolved, watch=rules)
             outcome = judge(report, rules)
             self._probes.append(outcome)
@@ -206,7 +206,7 @@ class MaxRateSearch:
         for _ in range(MAX_STEP_DOWNS + 1):
             window = probe_window_s(self._config, rate, sweep.confirm_factor)
             rules = probe_rules(self._config, rate, window)
-            resolved = self._probe_config(rate, window, CONFIRMATION)
+            resolved = with_rate(self._base, rate, CONFIRMATION, num_prompts=0, duration=window)
             report = yield PointSpec(resolved, watch=rules)
             outcome = judge(report, rules)
             outcome.confirmation = True
@@ -229,10 +229,6 @@ class MaxRateSearch:
         self._stop_reason += (
             f"; the confirmation failed at {', '.join(failed)} req/s: no rate found held its SLOs for long"
         )
-
-    def _probe_config(self, rate: float, window_s: float, source: str) -> ResolvedConfig:
-        """A probe's point: `rate` for `window_s`, everything else as the session's."""
-        return with_rate(self._base, rate, source, num_prompts=0, duration=window_s)
 
     def _next_rate(self, rate: float) -> float | None:
         """Double while nothing failed, halve while nothing passed, then bisect the bracket."""
