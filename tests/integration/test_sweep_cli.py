@@ -287,11 +287,13 @@ def test_sweep_on_the_tiny_transformers_model(tiny_models, tmp_path: Path):
     assert code == 0
     run_dir = only_run(tmp_path)
     index = load_index(run_dir / "index.json")
-    # The burst, the sustained overload (2 s, rate mode), then the two rates.
-    assert [entry.status for entry in index.entries] == ["completed"] * 4
+    # The burst, sustained overloads (2 s, rate mode) until one saturates the engine — one, or a second at
+    # twice the rate where a busy machine made the burst slow — then the two rates.
+    assert len(index.entries) in (4, 5)
+    assert [entry.status for entry in index.entries] == ["completed"] * len(index.entries)
     (session,) = sessions(run_dir)
     assert session.saturation_throughput is not None and session.saturation_throughput > 0
-    for entry in [index.entries[0], *index.entries[2:]]:
+    for entry in [index.entries[0], *index.entries[-2:]]:
         result = load_result(run_dir / entry.result_file)
         assert result.metrics["completed"] == 6
     assert (
